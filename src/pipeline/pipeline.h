@@ -1,0 +1,2 @@
+// Pipeline: wires inputs -> parsers -> detectors -> de-duplication -> alert sinks.
+#pragma once
