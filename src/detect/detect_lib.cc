@@ -1,1 +1,0 @@
-#include "detect/detect.h"
