@@ -1,1 +1,251 @@
+// Implementation of the pipeline stages' glue: sinks, the alert router, the intel
+// set and the offline scan.
 #include "pipeline/pipeline.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+namespace aegis::pipeline {
+
+// ---- sinks ----------------------------------------------------------------------
+
+JsonLinesSink::JsonLinesSink(std::FILE* out) : out_(out) {}
+
+Result<std::unique_ptr<JsonLinesSink>> JsonLinesSink::OpenFile(const std::string& path) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (f == nullptr) {
+    Error e;
+    e.where = path;
+    e.reason = "cannot open alert file for appending";
+    return std::unexpected(e);
+  }
+  auto sink = std::make_unique<JsonLinesSink>(f);
+  sink->owned_ = true;
+  return sink;
+}
+
+JsonLinesSink::~JsonLinesSink() {
+  if (owned_ && out_ != nullptr) std::fclose(out_);
+}
+
+void JsonLinesSink::Write(const Alert& alert) {
+  std::string line = AlertToJson(alert);
+  line.push_back('\n');
+  std::fwrite(line.data(), 1, line.size(), out_);
+}
+
+void JsonLinesSink::Flush() { std::fflush(out_); }
+
+StoreSink::StoreSink(store::Store* store, size_t batch) : store_(store), batch_(batch) {}
+
+StoreSink::~StoreSink() { Flush(); }
+
+void StoreSink::Write(const Alert& alert) {
+  pending_.push_back(alert);
+  if (pending_.size() >= batch_) Flush();
+}
+
+void StoreSink::Flush() {
+  if (pending_.empty()) return;
+  if (!store_->PutAlerts(pending_)) ++errors_;
+  pending_.clear();
+}
+
+// ---- router ---------------------------------------------------------------------
+
+AlertRouter::AlertRouter(int64_t dedup_window_ns, std::vector<AlertSink*> sinks)
+    : dedup_(dedup_window_ns), sinks_(std::move(sinks)) {}
+
+void AlertRouter::Route(std::vector<Alert>& alerts) {
+  if (alerts.empty()) return;
+  std::lock_guard lock(mutex_);
+  for (const Alert& a : alerts) {
+    if (!dedup_.Admit(a)) continue;
+    ++per_rule_[a.rule];
+    emitted_.fetch_add(1, std::memory_order_relaxed);
+    for (AlertSink* sink : sinks_) sink->Write(a);
+  }
+  alerts.clear();
+}
+
+void AlertRouter::Flush() {
+  std::lock_guard lock(mutex_);
+  for (AlertSink* sink : sinks_) sink->Flush();
+}
+
+uint64_t AlertRouter::suppressed() const {
+  std::lock_guard lock(mutex_);
+  return dedup_.suppressed();
+}
+
+std::map<std::string, uint64_t> AlertRouter::per_rule() const {
+  std::lock_guard lock(mutex_);
+  return per_rule_;
+}
+
+// ---- intel ----------------------------------------------------------------------
+
+Result<intel::LoadReport> IntelSet::Load(const std::vector<std::string>& paths,
+                                         const Options& options) {
+  paths_ = paths;
+  options_ = options;
+  return Reload();
+}
+
+Result<intel::LoadReport> IntelSet::Reload() {
+  auto start = std::chrono::steady_clock::now();
+  detect::IndexBuilder builder;
+  intel::LoadReport total;
+  for (const std::string& path : paths_) {
+    auto report = intel::LoadPath(path, options_.load, builder);
+    if (!report) return std::unexpected(report.error());
+    total.files += report->files;
+    total.accepted += report->accepted;
+    total.rejected += report->rejected;
+    total.not_loaded += report->not_loaded;
+    for (const auto& [k, v] : report->rejected_by_reason) total.rejected_by_reason[k] += v;
+    for (const auto& [k, v] : report->accepted_by_type) total.accepted_by_type[k] += v;
+    for (auto& r : report->rejects) {
+      if (total.rejects.size() < options_.load.max_rejects) total.rejects.push_back(std::move(r));
+    }
+    for (auto& e : report->errors) total.errors.push_back(std::move(e));
+  }
+  if (options_.store != nullptr) {
+    // Stored indicators carry their own metadata; equal metadata is shared by the builder.
+    auto counted = options_.store->ForEachIndicator([&](const Indicator& ind) {
+      detect::MetaId meta = builder.AddMeta(ind.meta);
+      builder.Add(ind.type, ind.value, meta);
+      ++total.accepted;
+      ++total.accepted_by_type[std::string(IndicatorTypeName(ind.type))];
+    });
+    if (!counted) return std::unexpected(counted.error());
+  }
+  handle_.Swap(builder.Build());
+  last_load_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return total;
+}
+
+int64_t IntelSet::SourcesMtime() const {
+  int64_t newest = 0;
+  std::error_code ec;
+  for (const std::string& p : paths_) {
+    std::filesystem::path path(p);
+    auto consider = [&](const std::filesystem::path& f) {
+      struct stat st {};
+      if (::stat(f.c_str(), &st) == 0) {
+        int64_t t = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+        if (t > newest) newest = t;
+      }
+    };
+    consider(path);
+    if (std::filesystem::is_directory(path, ec)) {
+      for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+           it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        consider(it->path());
+      }
+    }
+  }
+  return newest;
+}
+
+// ---- scan -----------------------------------------------------------------------
+
+namespace {
+
+uint64_t InputSize(const std::string& path) {
+  if (path == "-") return 0;
+  std::error_code ec;
+  std::filesystem::path p(path);
+  if (std::filesystem::is_regular_file(p, ec)) return std::filesystem::file_size(p, ec);
+  uint64_t total = 0;
+  if (std::filesystem::is_directory(p, ec)) {
+    for (auto it = std::filesystem::recursive_directory_iterator(p, ec);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      if (it->is_regular_file(ec)) total += it->file_size(ec);
+    }
+  }
+  return total;
+}
+
+void AddStats(ingest::ReaderStats& into, const ingest::ReaderStats& s) {
+  into.files += s.files;
+  into.records += s.records;
+  into.events += s.events;
+  into.bad_records += s.bad_records;
+  into.bytes += s.bytes;
+  into.damaged_files += s.damaged_files;
+}
+
+}  // namespace
+
+Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* index,
+                         AlertRouter& router) {
+  auto start = std::chrono::steady_clock::now();
+  ingest::DeadLetterFile dead_letters(options.dead_letter_path);
+  ScanSummary summary;
+  std::mutex summary_mutex;  // guards summary while workers run
+
+  uint64_t total_bytes = 0;
+  for (const auto& p : options.paths) total_bytes += InputSize(p);
+  std::atomic<uint64_t> done_bytes{0};
+  std::atomic<size_t> next_input{0};
+
+  auto worker = [&] {
+    auto detector = detect::MakeIndicatorDetector(index, options.include_event_json);
+    std::vector<Alert> alerts;
+    Event event;
+    while (true) {
+      size_t i = next_input.fetch_add(1);
+      if (i >= options.paths.size()) break;
+      auto reader = ingest::EventReader::Open(options.paths[i], options.reader, &dead_letters);
+      if (!reader) {
+        std::lock_guard lock(summary_mutex);
+        ++summary.inputs_failed;
+        summary.input_errors.push_back(reader.error());
+        continue;
+      }
+      uint64_t reported = 0;
+      uint64_t n = 0;
+      while ((*reader)->Next(event)) {
+        detector->Inspect(event, alerts);
+        if (!alerts.empty()) router.Route(alerts);
+        if (options.progress && (++n & 0x3fff) == 0) {
+          uint64_t now_done = (*reader)->progress_bytes();
+          done_bytes.fetch_add(now_done - reported);
+          reported = now_done;
+          options.progress(done_bytes.load(), total_bytes);
+        }
+      }
+      uint64_t final_done = (*reader)->progress_bytes();
+      if (final_done > reported) done_bytes.fetch_add(final_done - reported);
+      if (options.progress) options.progress(done_bytes.load(), total_bytes);
+      std::lock_guard lock(summary_mutex);
+      AddStats(summary.reader, (*reader)->stats());
+    }
+  };
+
+  int threads = std::max(1, std::min<int>(options.threads, static_cast<int>(options.paths.size())));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  router.Flush();
+
+  summary.alerts = router.emitted();
+  summary.suppressed = router.suppressed();
+  summary.alerts_per_rule = router.per_rule();
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace aegis::pipeline

@@ -1,0 +1,208 @@
+// Reads the TOML configuration with toml++ (no exceptions: TOML_EXCEPTIONS=0).
+#define TOML_EXCEPTIONS 0
+#include "pipeline/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "core/strings.h"
+
+namespace aegis::pipeline {
+namespace {
+
+Error ConfigError(const std::string& file, const toml::source_region& where, std::string field,
+                  std::string reason) {
+  Error e;
+  e.where = file;
+  e.line = where.begin.line;
+  e.field = std::move(field);
+  e.reason = std::move(reason);
+  return e;
+}
+
+// Fails on keys that `table` has but `known` does not list.
+std::optional<Error> CheckKeys(const std::string& file, const toml::table& table,
+                               const std::string& prefix, std::set<std::string_view> known) {
+  for (const auto& [key, node] : table) {
+    if (!known.contains(key.str())) {
+      return ConfigError(file, node.source(), prefix + std::string(key.str()),
+                         "unknown setting (see config/aegis.example.toml)");
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<int64_t> ParseDuration(std::string_view text) {
+  std::string_view t = Trim(text);
+  size_t i = 0;
+  while (i < t.size() && ((t[i] >= '0' && t[i] <= '9') || t[i] == '.')) ++i;
+  if (i == 0) return Fail("not a duration: '" + std::string(text) + "' (use 30s, 10m, 1h)");
+  double number = 0;
+  auto [ptr, ec] = std::from_chars(t.data(), t.data() + i, number);
+  if (ec != std::errc() || ptr != t.data() + i) {
+    return Fail("not a duration: '" + std::string(text) + "' (use 30s, 10m, 1h)");
+  }
+  std::string_view unit = t.substr(i);
+  double scale = 1e9;
+  if (unit.empty() || unit == "s") scale = 1e9;
+  else if (unit == "ms") scale = 1e6;
+  else if (unit == "m") scale = 60e9;
+  else if (unit == "h") scale = 3600e9;
+  else if (unit == "d") scale = 86400e9;
+  else return Fail("unknown duration unit '" + std::string(unit) + "' (use ms, s, m, h, d)");
+  return static_cast<int64_t>(number * scale);
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    Error e;
+    e.where = path;
+    e.reason = "cannot read configuration file";
+    return std::unexpected(e);
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return ParseConfig(buf.str(), path);
+}
+
+Result<Config> ParseConfig(std::string_view text, const std::string& name) {
+  toml::parse_result parsed = toml::parse(text, name);
+  if (!parsed) {
+    const auto& err = parsed.error();
+    return std::unexpected(ConfigError(name, err.source(), "", std::string(err.description())));
+  }
+  const toml::table& root = parsed.table();
+  Config cfg;
+  if (auto e = CheckKeys(name, root, "", {"store", "intel", "alerts", "dead_letter", "input", "log"})) {
+    return std::unexpected(*e);
+  }
+
+  auto get_string = [&](const toml::table& t, std::string_view key, const std::string& prefix,
+                        std::string& out) -> std::optional<Error> {
+    if (const toml::node* n = t.get(key)) {
+      if (auto v = n->value<std::string>()) {
+        out = *v;
+      } else {
+        return ConfigError(name, n->source(), prefix + std::string(key), "must be a string");
+      }
+    }
+    return std::nullopt;
+  };
+  auto get_bool = [&](const toml::table& t, std::string_view key, const std::string& prefix,
+                      bool& out) -> std::optional<Error> {
+    if (const toml::node* n = t.get(key)) {
+      if (auto v = n->value<bool>()) {
+        out = *v;
+      } else {
+        return ConfigError(name, n->source(), prefix + std::string(key), "must be true or false");
+      }
+    }
+    return std::nullopt;
+  };
+  auto get_duration = [&](const toml::table& t, std::string_view key, const std::string& prefix,
+                          int64_t& out) -> std::optional<Error> {
+    if (const toml::node* n = t.get(key)) {
+      if (auto v = n->value<int64_t>()) {
+        out = *v * 1'000'000'000;
+      } else if (auto s = n->value<std::string>()) {
+        auto d = ParseDuration(*s);
+        if (!d) return ConfigError(name, n->source(), prefix + std::string(key), d.error().reason);
+        out = *d;
+      } else {
+        return ConfigError(name, n->source(), prefix + std::string(key),
+                           "must be a duration such as \"30s\" or \"10m\"");
+      }
+    }
+    return std::nullopt;
+  };
+#define AEGIS_TRY(expr) \
+  if (auto err__ = (expr)) return std::unexpected(*err__)
+
+  if (const toml::table* t = root["store"].as_table()) {
+    AEGIS_TRY(CheckKeys(name, *t, "store.", {"url"}));
+    AEGIS_TRY(get_string(*t, "url", "store.", cfg.store_url));
+  }
+  if (const toml::table* t = root["intel"].as_table()) {
+    AEGIS_TRY(CheckKeys(name, *t, "intel.",
+                        {"paths", "allow_private", "reload_interval", "default_tlp",
+                         "default_confidence"}));
+    if (const toml::node* n = t->get("paths")) {
+      const toml::array* arr = n->as_array();
+      if (arr == nullptr) return std::unexpected(ConfigError(name, n->source(), "intel.paths", "must be a list of paths"));
+      for (const auto& item : *arr) {
+        auto v = item.value<std::string>();
+        if (!v) return std::unexpected(ConfigError(name, item.source(), "intel.paths", "must be a list of strings"));
+        cfg.intel_paths.push_back(*v);
+      }
+    }
+    AEGIS_TRY(get_bool(*t, "allow_private", "intel.", cfg.intel_allow_private));
+    AEGIS_TRY(get_duration(*t, "reload_interval", "intel.", cfg.intel_reload_interval_ns));
+    std::string tlp;
+    AEGIS_TRY(get_string(*t, "default_tlp", "intel.", tlp));
+    if (!tlp.empty()) {
+      auto parsed_tlp = ParseTlp(tlp);
+      if (!parsed_tlp) return std::unexpected(ConfigError(name, t->get("default_tlp")->source(), "intel.default_tlp", "not a TLP level (clear, green, amber, amber+strict, red)"));
+      cfg.intel_default_tlp = *parsed_tlp;
+    }
+    if (const toml::node* n = t->get("default_confidence")) {
+      auto v = n->value<int64_t>();
+      if (!v || *v < 0 || *v > 100) return std::unexpected(ConfigError(name, n->source(), "intel.default_confidence", "must be a number from 0 to 100"));
+      cfg.intel_default_confidence = static_cast<int>(*v);
+    }
+  }
+  if (const toml::table* t = root["alerts"].as_table()) {
+    AEGIS_TRY(CheckKeys(name, *t, "alerts.", {"jsonl", "dedup_window", "include_event", "console"}));
+    AEGIS_TRY(get_string(*t, "jsonl", "alerts.", cfg.alerts_jsonl));
+    AEGIS_TRY(get_duration(*t, "dedup_window", "alerts.", cfg.dedup_window_ns));
+    AEGIS_TRY(get_bool(*t, "include_event", "alerts.", cfg.include_event));
+    AEGIS_TRY(get_bool(*t, "console", "alerts.", cfg.console));
+  }
+  if (const toml::table* t = root["dead_letter"].as_table()) {
+    AEGIS_TRY(CheckKeys(name, *t, "dead_letter.", {"path"}));
+    AEGIS_TRY(get_string(*t, "path", "dead_letter.", cfg.dead_letter_path));
+  }
+  if (const toml::table* t = root["log"].as_table()) {
+    AEGIS_TRY(CheckKeys(name, *t, "log.", {"level"}));
+    AEGIS_TRY(get_string(*t, "level", "log.", cfg.log_level));
+  }
+  if (const toml::node* n = root.get("input")) {
+    const toml::array* arr = n->as_array();
+    if (arr == nullptr) return std::unexpected(ConfigError(name, n->source(), "input", "use [[input]] tables"));
+    for (const auto& item : *arr) {
+      const toml::table* t = item.as_table();
+      if (t == nullptr) return std::unexpected(ConfigError(name, item.source(), "input", "use [[input]] tables"));
+      InputConfig in;
+      AEGIS_TRY(CheckKeys(name, *t, "input.", {"type", "path", "format", "follow", "udp", "tcp"}));
+      AEGIS_TRY(get_string(*t, "type", "input.", in.type));
+      AEGIS_TRY(get_string(*t, "path", "input.", in.path));
+      AEGIS_TRY(get_bool(*t, "follow", "input.", in.follow));
+      AEGIS_TRY(get_string(*t, "udp", "input.", in.udp));
+      AEGIS_TRY(get_string(*t, "tcp", "input.", in.tcp));
+      std::string format;
+      AEGIS_TRY(get_string(*t, "format", "input.", format));
+      if (!format.empty()) {
+        auto f = ParseFormatName(format);
+        if (!f) return std::unexpected(ConfigError(name, t->get("format")->source(), "input.format", "unknown format '" + format + "'"));
+        in.format = *f;
+      }
+      if (in.type == "file") {
+        if (in.path.empty()) return std::unexpected(ConfigError(name, item.source(), "input.path", "a file input needs a path"));
+      } else if (in.type == "syslog") {
+        if (in.udp.empty() && in.tcp.empty()) return std::unexpected(ConfigError(name, item.source(), "input.udp", "a syslog input needs udp and/or tcp addresses"));
+      } else if (in.type != "stdin") {
+        return std::unexpected(ConfigError(name, item.source(), "input.type", "must be file, stdin or syslog"));
+      }
+      cfg.inputs.push_back(std::move(in));
+    }
+  }
+#undef AEGIS_TRY
+  return cfg;
+}
+
+}  // namespace aegis::pipeline

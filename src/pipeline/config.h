@@ -1,0 +1,48 @@
+// Config: the `aegis run` configuration file (TOML, see config/aegis.example.toml).
+// Every setting has a default; unknown keys are errors, so typos do not pass silently.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/event.h"
+#include "core/types.h"
+
+namespace aegis::pipeline {
+
+struct InputConfig {
+  std::string type = "file";        // file | stdin | syslog
+  std::string path;                 // file or folder (type = file)
+  EventFormat format = EventFormat::kUnknown;  // auto
+  bool follow = true;               // keep reading as files grow
+  std::string udp;                  // syslog: "host:port" to listen on (empty = off)
+  std::string tcp;
+};
+
+struct Config {
+  std::string store_url = "sqlite:aegis-data/aegis.db";
+  std::vector<std::string> intel_paths;
+  bool intel_allow_private = false;
+  int64_t intel_reload_interval_ns = 30'000'000'000;  // 0 = never
+  Tlp intel_default_tlp = Tlp::kClear;
+  int intel_default_confidence = 50;
+  std::string alerts_jsonl = "aegis-data/alerts.jsonl";  // "" = off, "-" = stdout
+  int64_t dedup_window_ns = 600'000'000'000;              // 10 minutes
+  bool include_event = true;
+  bool console = true;              // one short line per alert on stderr
+  std::string dead_letter_path = "aegis-data/dead-letter.jsonl";
+  std::string log_level = "info";
+  std::vector<InputConfig> inputs;
+};
+
+// Parses a duration: "500ms", "30s", "10m", "2h", "1d", or a bare number of seconds.
+Result<int64_t> ParseDuration(std::string_view text);
+
+// Reads and validates a config file. Relative paths in it are resolved against the
+// current directory (as a user typing them would expect).
+Result<Config> LoadConfig(const std::string& path);
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& name);
+
+}  // namespace aegis::pipeline
