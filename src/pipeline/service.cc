@@ -1,0 +1,229 @@
+// `aegis run`: threads per input, one alert router, periodic flush and intel reload.
+#include "pipeline/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "detect/detect.h"
+#include "ingest/ingest.h"
+#include "ingest/syslog_listener.h"
+#include "pipeline/pipeline.h"
+#include "store/store.h"
+
+namespace aegis::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Prints one short line per alert for a person watching the terminal.
+void PrintConsoleAlert(const Alert& a) {
+  std::string where = a.event_source;
+  if (a.event_line) where += ":" + std::to_string(a.event_line);
+  std::fprintf(stderr, "ALERT %s %-8s %s  [%s]\n", FormatTime(a.event_time_ns).c_str(),
+               std::string(SeverityName(a.severity)).c_str(), a.title.c_str(), where.c_str());
+}
+
+}  // namespace
+
+Result<ServiceStats> RunService(const Config& config, const ServiceOptions& options) {
+  if (auto level = spdlog::level::from_str(config.log_level); level != spdlog::level::off ||
+                                                               config.log_level == "off") {
+    spdlog::set_level(level);
+  }
+  auto opened = store::Open(config.store_url);
+  if (!opened) return std::unexpected(opened.error());
+  std::unique_ptr<store::Store> db = std::move(*opened);
+  spdlog::info("store: {} (schema version {})", config.store_url, db->schema_version());
+
+  IntelSet intel;
+  IntelSet::Options intel_opts;
+  intel_opts.load.allow_private = config.intel_allow_private;
+  intel_opts.load.defaults.tlp = config.intel_default_tlp;
+  intel_opts.load.defaults.confidence = config.intel_default_confidence;
+  intel_opts.store = db.get();
+  auto report = intel.Load(config.intel_paths, intel_opts);
+  if (!report) return std::unexpected(report.error());
+  {
+    auto snap = intel.handle()->Snapshot();
+    spdlog::info("intel: {} indicators loaded in {:.2f}s ({} rejected, {} not loaded), index {} bytes",
+                 report->accepted, intel.last_load_seconds(), report->rejected, report->not_loaded,
+                 snap->stats().memory_bytes);
+  }
+  for (const Error& e : report->errors) spdlog::warn("intel: {}", e.ToString());
+
+  std::vector<AlertSink*> sinks;
+  std::unique_ptr<JsonLinesSink> jsonl;
+  if (config.alerts_jsonl == "-") {
+    jsonl = std::make_unique<JsonLinesSink>(stdout);
+  } else if (!config.alerts_jsonl.empty()) {
+    auto f = JsonLinesSink::OpenFile(config.alerts_jsonl);
+    if (!f) return std::unexpected(f.error());
+    jsonl = std::move(*f);
+  }
+  if (jsonl) sinks.push_back(jsonl.get());
+  StoreSink store_sink(db.get());
+  sinks.push_back(&store_sink);
+  CallbackSink console(PrintConsoleAlert);
+  if (config.console) sinks.push_back(&console);
+  AlertRouter router(config.dedup_window_ns, sinks);
+
+  if (!config.dead_letter_path.empty()) {
+    std::error_code ec;
+    auto parent = std::filesystem::path(config.dead_letter_path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
+  ingest::DeadLetterFile dead_letters(config.dead_letter_path);
+
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> events{0};
+  std::vector<std::thread> threads;
+
+  // File and stdin inputs: one reader thread each, following growth.
+  for (const InputConfig& input : config.inputs) {
+    if (input.type != "file" && input.type != "stdin") continue;
+    std::string path = input.type == "stdin" ? "-" : input.path;
+    ingest::ReaderOptions ropts;
+    ropts.format = input.format;
+    ropts.follow = input.type == "file" && input.follow;
+    ropts.stop = &stop;
+    auto reader = ingest::EventReader::Open(path, ropts, &dead_letters);
+    if (!reader) {
+      stop.store(true);
+      for (auto& t : threads) t.join();
+      return std::unexpected(reader.error());
+    }
+    spdlog::info("input: {}{}", path, ropts.follow ? " (following)" : "");
+    threads.emplace_back([&, r = std::shared_ptr<ingest::EventReader>(std::move(*reader))] {
+      auto detector = detect::MakeIndicatorDetector(intel.handle(), config.include_event);
+      std::vector<Alert> alerts;
+      Event event;
+      while (r->Next(event)) {
+        events.fetch_add(1, std::memory_order_relaxed);
+        detector->Inspect(event, alerts);
+        if (!alerts.empty()) router.Route(alerts);
+      }
+    });
+  }
+
+  // Syslog listeners: detection runs on the listener's threads, one detector per
+  // listener guarded by its own lock.
+  struct ListenerState {
+    std::unique_ptr<ingest::SyslogListener> listener;
+    std::unique_ptr<detect::Detector> detector;
+    std::mutex detector_mutex;  // guards detector and alerts
+    std::vector<Alert> alerts;
+  };
+  std::vector<std::unique_ptr<ListenerState>> listeners;
+  auto start_listener = [&](const std::string& address, bool udp,
+                            bool tcp) -> std::optional<Error> {
+    auto state = std::make_unique<ListenerState>();
+    state->detector = detect::MakeIndicatorDetector(intel.handle(), config.include_event);
+    ingest::SyslogListenerOptions lopts;
+    lopts.bind_addresses = {address};
+    lopts.udp = udp;
+    lopts.tcp = tcp;
+    ListenerState* raw_state = state.get();
+    auto started = ingest::SyslogListener::Start(
+        lopts,
+        [&, raw_state](Event& ev) {
+          events.fetch_add(1, std::memory_order_relaxed);
+          std::lock_guard lock(raw_state->detector_mutex);
+          raw_state->detector->Inspect(ev, raw_state->alerts);
+          if (!raw_state->alerts.empty()) router.Route(raw_state->alerts);
+        },
+        &dead_letters);
+    if (!started) return started.error();
+    state->listener = std::move(*started);
+    for (const auto& b : state->listener->bound()) spdlog::info("input: syslog {}", b.address);
+    listeners.push_back(std::move(state));
+    return std::nullopt;
+  };
+  for (const InputConfig& input : config.inputs) {
+    if (input.type != "syslog") continue;
+    std::optional<Error> failed;
+    uint16_t udp_port = 0, tcp_port = 0;
+    if (!input.udp.empty() && input.udp == input.tcp) {
+      failed = start_listener(input.udp, true, true);
+      if (!failed) {
+        udp_port = listeners.back()->listener->udp_port();
+        tcp_port = listeners.back()->listener->tcp_port();
+      }
+    } else {
+      if (!input.udp.empty()) {
+        failed = start_listener(input.udp, true, false);
+        if (!failed) udp_port = listeners.back()->listener->udp_port();
+      }
+      if (!failed && !input.tcp.empty()) {
+        failed = start_listener(input.tcp, false, true);
+        if (!failed) tcp_port = listeners.back()->listener->tcp_port();
+      }
+    }
+    if (failed) {
+      stop.store(true);
+      for (auto& l : listeners) l->listener->Stop();
+      for (auto& t : threads) t.join();
+      return std::unexpected(*failed);
+    }
+    if (options.on_listening) options.on_listening(udp_port, tcp_port);
+  }
+
+  ServiceStats stats;
+  const auto started_at = Clock::now();
+  auto last_flush = started_at;
+  auto last_check = started_at;
+  int64_t sources_mtime = intel.SourcesMtime();
+  spdlog::info("running: {} input(s); Ctrl-C stops, SIGHUP reloads indicators", config.inputs.size());
+  while (true) {
+    if (options.stop != nullptr && options.stop->load()) break;
+    auto now = Clock::now();
+    if (options.duration_ns > 0 &&
+        now - started_at >= std::chrono::nanoseconds(options.duration_ns)) {
+      break;
+    }
+    bool reload_now = options.reload != nullptr && options.reload->load();
+    if (!reload_now && config.intel_reload_interval_ns > 0 &&
+        now - last_check >= std::chrono::nanoseconds(config.intel_reload_interval_ns)) {
+      last_check = now;
+      int64_t m = intel.SourcesMtime();
+      if (m != sources_mtime) {
+        sources_mtime = m;
+        reload_now = true;
+      }
+    }
+    if (reload_now) {
+      if (options.reload != nullptr) const_cast<std::atomic<bool>*>(options.reload)->store(false);
+      auto r = intel.Reload();
+      if (r) {
+        ++stats.reloads;
+        spdlog::info("intel: reloaded {} indicators in {:.2f}s (generation {})", r->accepted,
+                     intel.last_load_seconds(), intel.handle()->generation());
+      } else {
+        spdlog::error("intel: reload failed, keeping the current index: {}", r.error().ToString());
+      }
+    }
+    if (now - last_flush >= std::chrono::seconds(1)) {
+      router.Flush();
+      last_flush = now;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  stop.store(true);
+  for (auto& l : listeners) l->listener->Stop();
+  for (auto& t : threads) t.join();
+  router.Flush();
+  stats.events = events.load();
+  stats.bad_records = dead_letters.count();
+  stats.alerts = router.emitted();
+  stats.suppressed = router.suppressed();
+  return stats;
+}
+
+}  // namespace aegis::pipeline
