@@ -1,0 +1,183 @@
+// The `aegis` binary as a user and a script would use it: --help everywhere, scan with
+// its JSON summary, alerts and dead letters, intel load/stats/check, alerts list/show.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+// Runs `aegis ARGS` with stdout captured (stderr to a file read into `err`).
+Run Aegis(const std::string& args, std::string* err = nullptr) {
+  fs::path err_file = fs::temp_directory_path() / ("aegis-cli-err-" + std::to_string(::getpid()));
+  std::string cmd = std::string(AEGIS_BINARY) + " " + args + " 2>" + err_file.string();
+  Run r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (err != nullptr) {
+    std::ifstream in(err_file);
+    std::stringstream s;
+    s << in.rdbuf();
+    *err = s.str();
+  }
+  fs::remove(err_file);
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("aegis-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream intel(dir_ / "trails.txt");
+    intel << "# test trails\nevil-demo.com\n45.83.64.17\n193.142.146.0/24\n10.0.0.0/8\n0.0.0.0\n";
+    std::ofstream log(dir_ / "dns.json");
+    log << R"({"_path":"dns","ts":1700000000.5,"uid":"C1","id.orig_h":"10.1.1.5","id.resp_h":"10.1.1.1","query":"www.nhs.uk","answers":["51.140.1.1"]})" "\n";
+    log << R"({"_path":"dns","ts":1700000001.5,"uid":"C2","id.orig_h":"10.1.1.5","id.resp_h":"10.1.1.1","query":"mail.evil-demo.com","answers":["45.83.64.17"]})" "\n";
+    log << R"({"_path":"dns","ts":17000)" "\n";  // broken: line 3
+    log << R"({"_path":"dns","ts":1700000003.5,"uid":"C4","id.orig_h":"10.1.1.9","id.resp_h":"193.142.146.77","query":"nhs.uk"})" "\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+TEST_F(Cli, HelpOnEveryCommand) {
+  for (const char* cmd : {"", "scan", "intel", "intel load", "intel stats", "intel check", "alerts",
+                          "alerts list", "alerts show", "run"}) {
+    Run r = Aegis(std::string(cmd) + " --help");
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;
+  }
+  EXPECT_NE(Aegis("--version").out.find("aegis "), std::string::npos);
+}
+
+TEST_F(Cli, ScanReportsAlertsBadRecordsAndJsonSummary) {
+  std::string err;
+  Run r = Aegis("scan " + Path("dns.json") + " --intel " + Path("trails.txt") + " --json --alerts " +
+                    Path("alerts.jsonl") + " --dead-letter " + Path("dead.jsonl") + " --dedup-window 0",
+                &err);
+  ASSERT_EQ(r.code, 0) << err;
+  EXPECT_NE(r.out.find("\"events\":3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"bad_records\":1"), std::string::npos) << r.out;
+  // mail.evil-demo.com (subdomain), 45.83.64.17 (answer), 193.142.146.77 (in the /24)
+  EXPECT_NE(r.out.find("\"alerts\":3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"evil-demo.com\":1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"193.142.146.0/24\":1"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("10.0.0.0/8"), std::string::npos) << "a rejected indicator matched";
+  EXPECT_NE(r.out.find("\"rejected\":2"), std::string::npos) << r.out;
+
+  std::ifstream alerts(Path("alerts.jsonl"));
+  std::string line;
+  int n = 0;
+  while (std::getline(alerts, line)) {
+    ++n;
+    EXPECT_NE(line.find("\"detector\":\"indicator\""), std::string::npos);
+  }
+  EXPECT_EQ(n, 3);
+  std::ifstream dead(Path("dead.jsonl"));
+  ASSERT_TRUE(std::getline(dead, line));
+  EXPECT_NE(line.find("dns.json"), std::string::npos) << line;
+  EXPECT_NE(line.find("\"line\":3"), std::string::npos) << line;
+}
+
+TEST_F(Cli, ScanHumanSummaryAndErrors) {
+  Run r = Aegis("scan " + Path("dns.json") + " --intel " + Path("trails.txt"));
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("events"), std::string::npos);
+  EXPECT_NE(r.out.find("evil-demo.com"), std::string::npos);
+  EXPECT_EQ(r.out.find("\r"), std::string::npos) << "no progress bar when not on a terminal";
+
+  std::string err;
+  Run missing = Aegis("scan " + Path("nope.json") + " --intel " + Path("trails.txt"), &err);
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(err.find("nope.json"), std::string::npos) << err;
+  Run no_intel = Aegis("scan " + Path("dns.json"), &err);
+  EXPECT_NE(no_intel.code, 0);
+  EXPECT_NE(err.find("--intel"), std::string::npos) << err;
+}
+
+TEST_F(Cli, ScanReadsStdin) {
+  std::string cmd = "scan - --intel " + Path("trails.txt") + " --json < " + Path("dns.json");
+  Run r = Aegis(cmd);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("\"events\":3"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, IntelLoadStatsCheck) {
+  std::string store = "--store sqlite:" + Path("aegis.db");
+  Run load = Aegis("intel load " + Path("trails.txt") + " " + store + " --json");
+  ASSERT_EQ(load.code, 0) << load.out;
+  EXPECT_NE(load.out.find("\"accepted\":3"), std::string::npos) << load.out;
+  EXPECT_NE(load.out.find("\"rejected\":2"), std::string::npos) << load.out;
+
+  Run stats = Aegis("intel stats " + store + " --json");
+  ASSERT_EQ(stats.code, 0);
+  EXPECT_NE(stats.out.find("\"total\":3"), std::string::npos) << stats.out;
+
+  Run hit = Aegis("intel check WWW.Evil-Demo.com. 8.8.8.8 193.142.146.9 " + store + " --json");
+  ASSERT_EQ(hit.code, 0);
+  EXPECT_NE(hit.out.find("\"indicator\":\"evil-demo.com\""), std::string::npos) << hit.out;
+  EXPECT_NE(hit.out.find("\"match_kind\":\"subdomain\""), std::string::npos) << hit.out;
+  EXPECT_NE(hit.out.find("\"value\":\"8.8.8.8\",\"kind\":\"ipv4\",\"normalised\":\"8.8.8.8\",\"match\":false"),
+            std::string::npos)
+      << hit.out;
+  EXPECT_NE(hit.out.find("\"indicator\":\"193.142.146.0/24\""), std::string::npos) << hit.out;
+
+  Run file_stats = Aegis("intel stats --intel " + Path("trails.txt"));
+  EXPECT_EQ(file_stats.code, 0);
+  EXPECT_NE(file_stats.out.find("bytes per indicator"), std::string::npos) << file_stats.out;
+}
+
+TEST_F(Cli, AlertsListAndShowFromTheStore) {
+  std::string store = "sqlite:" + Path("aegis.db");
+  Run scan = Aegis("scan " + Path("dns.json") + " --intel " + Path("trails.txt") + " --store " + store +
+                   " --dedup-window 0");
+  ASSERT_EQ(scan.code, 0) << scan.out;
+  Run list = Aegis("alerts list --store " + store + " --json");
+  ASSERT_EQ(list.code, 0);
+  std::istringstream lines(list.out);
+  std::string line, first_id;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    ++n;
+    if (first_id.empty()) {
+      size_t at = line.find("\"id\":\"");
+      ASSERT_NE(at, std::string::npos);
+      first_id = line.substr(at + 6, line.find('"', at + 6) - at - 6);
+    }
+  }
+  EXPECT_EQ(n, 3);
+  Run table = Aegis("alerts list --store " + store);
+  EXPECT_NE(table.out.find("3 alert(s)"), std::string::npos) << table.out;
+  Run show = Aegis("alerts show " + first_id.substr(0, 10) + " --store " + store);
+  EXPECT_EQ(show.code, 0) << show.out;
+  EXPECT_NE(show.out.find(first_id), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("matched"), std::string::npos) << show.out;
+  std::string err;
+  Run none = Aegis("alerts show ffffffffffff --store " + store, &err);
+  EXPECT_EQ(none.code, 1);
+}
+
+}  // namespace

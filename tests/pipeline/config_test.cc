@@ -1,0 +1,73 @@
+// Tests for the TOML configuration: the shipped example parses, errors name the line.
+#include "pipeline/config.h"
+
+#include <gtest/gtest.h>
+
+namespace aegis::pipeline {
+namespace {
+
+TEST(Config, ExampleFileParsesWithEverySetting) {
+  auto cfg = LoadConfig(std::string(AEGIS_SOURCE_DIR) + "/config/aegis.example.toml");
+  ASSERT_TRUE(cfg) << cfg.error().ToString();
+  EXPECT_EQ(cfg->store_url, "sqlite:aegis-data/aegis.db");
+  EXPECT_EQ(cfg->intel_paths.size(), 2u);
+  EXPECT_EQ(cfg->intel_reload_interval_ns, 30'000'000'000);
+  EXPECT_EQ(cfg->dedup_window_ns, 600'000'000'000);
+  ASSERT_EQ(cfg->inputs.size(), 2u);
+  EXPECT_EQ(cfg->inputs[0].type, "file");
+  EXPECT_TRUE(cfg->inputs[0].follow);
+  EXPECT_EQ(cfg->inputs[1].type, "syslog");
+  EXPECT_EQ(cfg->inputs[1].udp, "0.0.0.0:5514");
+}
+
+TEST(Config, EmptyFileGivesDefaults) {
+  auto cfg = ParseConfig("", "empty.toml");
+  ASSERT_TRUE(cfg);
+  EXPECT_TRUE(cfg->inputs.empty());
+  EXPECT_EQ(cfg->alerts_jsonl, "aegis-data/alerts.jsonl");
+  EXPECT_FALSE(cfg->intel_allow_private);
+}
+
+TEST(Config, UnknownSettingIsAnErrorWithItsLine) {
+  auto cfg = ParseConfig("[alerts]\njsonl = \"a.jsonl\"\ndedup_windw = \"5m\"\n", "typo.toml");
+  ASSERT_FALSE(cfg);
+  EXPECT_EQ(cfg.error().line, 3u);
+  EXPECT_EQ(cfg.error().field, "alerts.dedup_windw");
+  EXPECT_NE(cfg.error().ToString().find("typo.toml:3"), std::string::npos);
+}
+
+TEST(Config, WrongTypesAndValuesAreExplained) {
+  auto a = ParseConfig("[alerts]\nconsole = \"yes\"\n", "t.toml");
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().reason.find("true or false"), std::string::npos);
+  auto b = ParseConfig("[intel]\ndefault_tlp = \"purple\"\n", "t.toml");
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().field, "intel.default_tlp");
+  auto c = ParseConfig("[[input]]\ntype = \"file\"\n", "t.toml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().field, "input.path");
+  auto d = ParseConfig("[[input]]\ntype = \"file\"\npath = \"x\"\nformat = \"nope\"\n", "t.toml");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().field, "input.format");
+  auto e = ParseConfig("[store\nurl=1", "broken.toml");
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().where, "broken.toml");
+}
+
+TEST(Config, Durations) {
+  EXPECT_EQ(*ParseDuration("500ms"), 500'000'000);
+  EXPECT_EQ(*ParseDuration("30s"), 30'000'000'000);
+  EXPECT_EQ(*ParseDuration("10m"), 600'000'000'000);
+  EXPECT_EQ(*ParseDuration("2h"), 7'200'000'000'000);
+  EXPECT_EQ(*ParseDuration("1.5"), 1'500'000'000);
+  EXPECT_EQ(*ParseDuration("0"), 0);
+  EXPECT_FALSE(ParseDuration("ten minutes"));
+  EXPECT_FALSE(ParseDuration("5y"));
+  EXPECT_FALSE(ParseDuration("."));
+  auto cfg = ParseConfig("[alerts]\ndedup_window = 90\n", "t.toml");
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ(cfg->dedup_window_ns, 90'000'000'000);
+}
+
+}  // namespace
+}  // namespace aegis::pipeline
