@@ -51,6 +51,14 @@ std::string AlertToJson(const Alert& a) {
   out += ",\"line\":" + std::to_string(a.event_line) +
          ",\"offset\":" + std::to_string(a.event_offset) + ",\"format\":";
   AppendJsonString(out, FormatName(a.event_format));
+  if (!a.source_ip.empty()) {
+    out += ",\"source_ip\":";
+    AppendJsonString(out, a.source_ip);
+  }
+  if (!a.destination_ip.empty()) {
+    out += ",\"destination_ip\":";
+    AppendJsonString(out, a.destination_ip);
+  }
   out += "},\"count\":" + std::to_string(a.count);
   if (!a.event_json.empty()) {
     out += ",\"event_data\":";

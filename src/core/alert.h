@@ -38,6 +38,8 @@ struct Alert {
   uint64_t event_line = 0;
   uint64_t event_offset = 0;
   EventFormat event_format = EventFormat::kUnknown;
+  std::string source_ip;       // the event's source.ip / destination.ip, when it has them
+  std::string destination_ip;  // (part of the de-duplication key)
   std::string event_json;      // EventToJson(event)
   uint32_t count = 1;          // 1 + repeats folded into this alert by de-duplication
 };

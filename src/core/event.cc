@@ -233,6 +233,8 @@ std::optional<int64_t> ParseTime(std::string_view s) {
   if (!ReadDigits(s, pos, 2, mo) || pos >= s.size() || s[pos++] != '-') return std::nullopt;
   if (!ReadDigits(s, pos, 2, d)) return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
+  // Nanoseconds in int64 cover 1677-09-21 to 2262-04-11: stay well inside.
+  if (y < 1678 || y > 2261) return std::nullopt;
   int64_t frac_ns = 0;
   int64_t offset_s = 0;
   if (pos < s.size() && (s[pos] == 'T' || s[pos] == 't' || s[pos] == ' ')) {

@@ -54,6 +54,9 @@ std::optional<std::string> SpecialRangeReason(const IpPrefix& prefix);
 // Normalises a DNS name. Errors name the reason: "empty", "label longer than 63",
 // "name longer than 253", "invalid character '%'", "single-label name", "IDN: ...".
 std::expected<std::string, std::string> NormalizeDomain(std::string_view text);
+// Same rules as NormalizeDomain, but writes the name into `out` (reusing its capacity,
+// so loaders do not allocate per value); on failure returns the reason.
+std::expected<void, std::string> NormalizeDomainInto(std::string_view text, std::string& out);
 // Fast path for matching: lower-cases ASCII and strips one trailing dot into `out`;
 // falls back to NormalizeDomain for non-ASCII input. Returns false if unusable.
 bool NormalizeDomainForMatch(std::string_view text, std::string& out);

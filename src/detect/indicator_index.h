@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,7 @@ struct IndexStats {
   uint64_t by_type[9] = {};          // indexed by IndicatorType
   uint64_t duplicates = 0;           // Add() calls for a value already present
   uint64_t metas = 0;                // distinct metadata records
+  uint64_t rejected = 0;             // Add() calls the index could not use (bad IP/CIDR, /0, unknown meta)
   uint64_t memory_bytes = 0;         // bytes held by the index
 };
 
@@ -90,7 +92,11 @@ class IndexBuilder : public IndicatorSink {
 };
 
 // Holds the current index. Readers take a snapshot (a reference-counted pointer) and
-// keep it for as long as they match; writers swap in a new index.
+// keep it for as long as they match; writers swap in a new index. The lock is held
+// only to copy or swap one pointer: a reload never blocks matching for longer than
+// that, and detectors take a snapshot only when generation() changed.
+// (A mutex rather than std::atomic<std::shared_ptr>: libstdc++ 12's implementation of
+// the latter is reported racy by ThreadSanitizer; see docs/INDEX.md.)
 class IndexHandle {
  public:
   IndexHandle();
@@ -99,7 +105,8 @@ class IndexHandle {
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
  private:
-  std::atomic<std::shared_ptr<const IndicatorIndex>> current_;
+  mutable std::mutex current_mutex_;  // guards current_
+  std::shared_ptr<const IndicatorIndex> current_;
   std::atomic<uint64_t> generation_{0};
 };
 
