@@ -56,6 +56,7 @@ struct LoadOptions {
   IndicatorMeta defaults;          // applied to indicators whose feed does not say
   bool allow_private = false;      // accept RFC 1918/bogon addresses and ranges
   CsvMapping csv;
+  bool misp_only_to_ids = true;    // MISP: load only attributes flagged to_ids (for detection)
   std::string source_name;         // overrides the source recorded on each indicator
   bool keep_rejects = true;        // keep up to `max_rejects` rejects for reporting
   size_t max_rejects = 1000;
@@ -73,6 +74,7 @@ struct LoadReport {
   uint64_t rejected = 0;                     // junk, with reasons below
   uint64_t not_loaded = 0;                   // valid input Aegis cannot use (e.g. STIX patterns)
   std::map<std::string, uint64_t> rejected_by_reason;
+  std::map<std::string, uint64_t> not_loaded_by_reason;  // why valid input was not used
   std::map<std::string, uint64_t> accepted_by_type;
   std::vector<Reject> rejects;               // first max_rejects rejects and not-loaded items
   std::vector<Error> errors;                 // files that could not be read at all
