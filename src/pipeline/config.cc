@@ -1,4 +1,9 @@
 // Reads the TOML configuration with toml++ (no exceptions: TOML_EXCEPTIONS=0).
+// Debian's toml++ library is built with exceptions; Aegis parses without them, so the
+// parser is compiled inline here (header-only mode) instead of linking the library.
+#undef TOML_HEADER_ONLY
+#undef TOML_SHARED_LIB
+#define TOML_HEADER_ONLY 1
 #define TOML_EXCEPTIONS 0
 #include "pipeline/config.h"
 
