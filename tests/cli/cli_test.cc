@@ -14,16 +14,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct CommandResult {
   int code = -1;
   std::string out;
 };
 
 // Runs `aegis ARGS` with stdout captured (stderr to a file read into `err`).
-Run Aegis(const std::string& args, std::string* err = nullptr) {
+CommandResult Aegis(const std::string& args, std::string* err = nullptr) {
   fs::path err_file = fs::temp_directory_path() / ("aegis-cli-err-" + std::to_string(::getpid()));
   std::string cmd = std::string(AEGIS_BINARY) + " " + args + " 2>" + err_file.string();
-  Run r;
+  CommandResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
   std::array<char, 4096> buf;
@@ -65,7 +65,7 @@ class Cli : public ::testing::Test {
 TEST_F(Cli, HelpOnEveryCommand) {
   for (const char* cmd : {"", "scan", "intel", "intel load", "intel stats", "intel check", "alerts",
                           "alerts list", "alerts show", "run"}) {
-    Run r = Aegis(std::string(cmd) + " --help");
+    CommandResult r = Aegis(std::string(cmd) + " --help");
     EXPECT_EQ(r.code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;
   }
@@ -74,7 +74,7 @@ TEST_F(Cli, HelpOnEveryCommand) {
 
 TEST_F(Cli, ScanReportsAlertsBadRecordsAndJsonSummary) {
   std::string err;
-  Run r = Aegis("scan " + Path("dns.json") + " --intel " + Path("trails.txt") + " --json --alerts " +
+  CommandResult r = Aegis("scan " + Path("dns.json") + " --intel " + Path("trails.txt") + " --json --alerts " +
                     Path("alerts.jsonl") + " --dead-letter " + Path("dead.jsonl") + " --dedup-window 0",
                 &err);
   ASSERT_EQ(r.code, 0) << err;
@@ -84,7 +84,11 @@ TEST_F(Cli, ScanReportsAlertsBadRecordsAndJsonSummary) {
   EXPECT_NE(r.out.find("\"alerts\":3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"evil-demo.com\":1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"193.142.146.0/24\":1"), std::string::npos) << r.out;
-  EXPECT_EQ(r.out.find("10.0.0.0/8"), std::string::npos) << "a rejected indicator matched";
+  size_t per_rule = r.out.find("\"alerts_per_rule\":{");
+  ASSERT_NE(per_rule, std::string::npos);
+  std::string per_rule_json = r.out.substr(per_rule, r.out.find('}', per_rule) - per_rule);
+  EXPECT_EQ(per_rule_json.find("10.0.0.0/8"), std::string::npos) << "a rejected indicator matched";
+  EXPECT_NE(r.out.find("\"reason\":\"private or special-purpose range\""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"rejected\":2"), std::string::npos) << r.out;
 
   std::ifstream alerts(Path("alerts.jsonl"));
@@ -102,40 +106,40 @@ TEST_F(Cli, ScanReportsAlertsBadRecordsAndJsonSummary) {
 }
 
 TEST_F(Cli, ScanHumanSummaryAndErrors) {
-  Run r = Aegis("scan " + Path("dns.json") + " --intel " + Path("trails.txt"));
+  CommandResult r = Aegis("scan " + Path("dns.json") + " --intel " + Path("trails.txt"));
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("events"), std::string::npos);
   EXPECT_NE(r.out.find("evil-demo.com"), std::string::npos);
   EXPECT_EQ(r.out.find("\r"), std::string::npos) << "no progress bar when not on a terminal";
 
   std::string err;
-  Run missing = Aegis("scan " + Path("nope.json") + " --intel " + Path("trails.txt"), &err);
+  CommandResult missing = Aegis("scan " + Path("nope.json") + " --intel " + Path("trails.txt"), &err);
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(err.find("nope.json"), std::string::npos) << err;
-  Run no_intel = Aegis("scan " + Path("dns.json"), &err);
+  CommandResult no_intel = Aegis("scan " + Path("dns.json"), &err);
   EXPECT_NE(no_intel.code, 0);
   EXPECT_NE(err.find("--intel"), std::string::npos) << err;
 }
 
 TEST_F(Cli, ScanReadsStdin) {
   std::string cmd = "scan - --intel " + Path("trails.txt") + " --json < " + Path("dns.json");
-  Run r = Aegis(cmd);
+  CommandResult r = Aegis(cmd);
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("\"events\":3"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, IntelLoadStatsCheck) {
   std::string store = "--store sqlite:" + Path("aegis.db");
-  Run load = Aegis("intel load " + Path("trails.txt") + " " + store + " --json");
+  CommandResult load = Aegis("intel load " + Path("trails.txt") + " " + store + " --json");
   ASSERT_EQ(load.code, 0) << load.out;
   EXPECT_NE(load.out.find("\"accepted\":3"), std::string::npos) << load.out;
   EXPECT_NE(load.out.find("\"rejected\":2"), std::string::npos) << load.out;
 
-  Run stats = Aegis("intel stats " + store + " --json");
+  CommandResult stats = Aegis("intel stats " + store + " --json");
   ASSERT_EQ(stats.code, 0);
   EXPECT_NE(stats.out.find("\"total\":3"), std::string::npos) << stats.out;
 
-  Run hit = Aegis("intel check WWW.Evil-Demo.com. 8.8.8.8 193.142.146.9 " + store + " --json");
+  CommandResult hit = Aegis("intel check WWW.Evil-Demo.com. 8.8.8.8 193.142.146.9 " + store + " --json");
   ASSERT_EQ(hit.code, 0);
   EXPECT_NE(hit.out.find("\"indicator\":\"evil-demo.com\""), std::string::npos) << hit.out;
   EXPECT_NE(hit.out.find("\"match_kind\":\"subdomain\""), std::string::npos) << hit.out;
@@ -144,17 +148,17 @@ TEST_F(Cli, IntelLoadStatsCheck) {
       << hit.out;
   EXPECT_NE(hit.out.find("\"indicator\":\"193.142.146.0/24\""), std::string::npos) << hit.out;
 
-  Run file_stats = Aegis("intel stats --intel " + Path("trails.txt"));
+  CommandResult file_stats = Aegis("intel stats --intel " + Path("trails.txt"));
   EXPECT_EQ(file_stats.code, 0);
   EXPECT_NE(file_stats.out.find("bytes per indicator"), std::string::npos) << file_stats.out;
 }
 
 TEST_F(Cli, AlertsListAndShowFromTheStore) {
   std::string store = "sqlite:" + Path("aegis.db");
-  Run scan = Aegis("scan " + Path("dns.json") + " --intel " + Path("trails.txt") + " --store " + store +
+  CommandResult scan = Aegis("scan " + Path("dns.json") + " --intel " + Path("trails.txt") + " --store " + store +
                    " --dedup-window 0");
   ASSERT_EQ(scan.code, 0) << scan.out;
-  Run list = Aegis("alerts list --store " + store + " --json");
+  CommandResult list = Aegis("alerts list --store " + store + " --json");
   ASSERT_EQ(list.code, 0);
   std::istringstream lines(list.out);
   std::string line, first_id;
@@ -169,14 +173,14 @@ TEST_F(Cli, AlertsListAndShowFromTheStore) {
     }
   }
   EXPECT_EQ(n, 3);
-  Run table = Aegis("alerts list --store " + store);
+  CommandResult table = Aegis("alerts list --store " + store);
   EXPECT_NE(table.out.find("3 alert(s)"), std::string::npos) << table.out;
-  Run show = Aegis("alerts show " + first_id.substr(0, 10) + " --store " + store);
+  CommandResult show = Aegis("alerts show " + first_id.substr(0, 10) + " --store " + store);
   EXPECT_EQ(show.code, 0) << show.out;
   EXPECT_NE(show.out.find(first_id), std::string::npos) << show.out;
   EXPECT_NE(show.out.find("matched"), std::string::npos) << show.out;
   std::string err;
-  Run none = Aegis("alerts show ffffffffffff --store " + store, &err);
+  CommandResult none = Aegis("alerts show ffffffffffff --store " + store, &err);
   EXPECT_EQ(none.code, 1);
 }
 
