@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AEGIS=${1:-build/aegis}
-SHARED=$(cd .. && pwd)/shared/data
+SHARED=${SHARED:-$(cd .. && pwd)/shared/data}
 DEMO=demo-data
 rm -rf "$DEMO/live" && mkdir -p "$DEMO/live"
 
