@@ -290,8 +290,9 @@ std::optional<int64_t> ParseEpochSeconds(std::string_view s) {
   int64_t whole = 0;
   size_t digits = 0;
   while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-    if (whole > 9'000'000'000LL) return std::nullopt;
     whole = whole * 10 + (s[pos] - '0');
+    // Nanoseconds in int64 end in 2262 (9.2e9 s): refuse anything past 9e9 s.
+    if (whole > 9'000'000'000LL) return std::nullopt;
     ++pos;
     ++digits;
   }

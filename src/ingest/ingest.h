@@ -99,6 +99,8 @@ struct ReaderStats {
   uint64_t bad_records = 0;
   uint64_t bytes = 0;         // decompressed bytes read
   uint64_t damaged_files = 0; // truncated gzip/zip/evtx: what came before the damage was kept
+  uint64_t skipped_files = 0; // files (or archive entries) of no recognised format, each
+                              // reported once to the BadRecordSink
 };
 
 // Reads events from a file, a folder (recursively, sorted), a .gz or .zip archive, an
