@@ -31,6 +31,7 @@ namespace {
 constexpr const char* kDefaultStore = "sqlite:aegis-data/aegis.db";
 constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
+constexpr int kExitUsage = 2;
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
@@ -53,6 +54,24 @@ struct IntelFlags {
   std::string tlp;
   int confidence = -1;
   std::string source;
+  intel::CsvMapping csv;
+  std::string csv_delimiter = ",";
+  bool csv_no_header = false;
+
+  // CSV column mapping: by header name, or 0-based index ("0", "3").
+  void AddCsvOptions(CLI::App* cmd, intel::CsvMapping& m) {
+    cmd->add_option("--csv-value", m.value_column, "CSV: column holding the indicator")
+        ->capture_default_str();
+    cmd->add_option("--csv-type", m.type_column, "CSV: column holding its type (else detected)");
+    cmd->add_option("--csv-confidence", m.confidence_column, "CSV: column holding confidence 0-100");
+    cmd->add_option("--csv-tags", m.tags_column, "CSV: column holding tags (, ; or | separated)");
+    cmd->add_option("--csv-first-seen", m.first_seen_column, "CSV: first-seen column");
+    cmd->add_option("--csv-last-seen", m.last_seen_column, "CSV: last-seen column");
+    cmd->add_option("--csv-valid-until", m.valid_until_column, "CSV: expiry column");
+    cmd->add_option("--csv-delimiter", csv_delimiter, "CSV: field delimiter (one character)")
+        ->capture_default_str();
+    cmd->add_flag("--csv-no-header", csv_no_header, "CSV: the first row is data (use indices)");
+  }
 
   void Add(CLI::App* cmd, bool required) {
     auto* opt = cmd->add_option("--intel,-i", paths,
@@ -69,6 +88,7 @@ struct IntelFlags {
                     "Confidence 0-100 for indicators whose feed sets none")
         ->check(CLI::Range(0, 100));
     cmd->add_option("--source", source, "Source name recorded on loaded indicators");
+    AddCsvOptions(cmd, csv);
   }
 
   Result<intel::LoadOptions> ToOptions() const {
@@ -84,6 +104,12 @@ struct IntelFlags {
     }
     if (confidence >= 0) opts.defaults.confidence = confidence;
     opts.source_name = source;
+    opts.csv = csv;
+    std::string delimiter = csv_delimiter;
+    if (delimiter == "\\t" || delimiter == "tab") delimiter = "\t";
+    if (delimiter.size() != 1) return Fail("must be one character", "--csv-delimiter");
+    opts.csv.delimiter = delimiter[0];
+    opts.csv.has_header = !csv_no_header;
     return opts;
   }
 };
@@ -107,6 +133,11 @@ void PrintLoadReport(const intel::LoadReport& r, double seconds, const detect::I
     for (const auto& [reason, n] : r.rejected_by_reason) t.Row({reason, Thousands(n)});
     t.Print(stdout);
   }
+  if (!r.not_loaded_by_reason.empty()) {
+    Table t({"not loaded because", "count"});
+    for (const auto& [reason, n] : r.not_loaded_by_reason) t.Row({reason, Thousands(n)});
+    t.Print(stdout);
+  }
   for (const Error& e : r.errors) PrintError(e);
 }
 
@@ -121,6 +152,9 @@ std::string LoadReportJson(const intel::LoadReport& r, double seconds,
   JsonObject by_reason;
   for (const auto& [k, v] : r.rejected_by_reason) by_reason.Num(k, v);
   o.Raw("rejected_by_reason", by_reason.Close());
+  JsonObject not_loaded;
+  for (const auto& [k, v] : r.not_loaded_by_reason) not_loaded.Num(k, v);
+  o.Raw("not_loaded_by_reason", not_loaded.Close());
   std::string rejects = "[";
   for (size_t i = 0; i < r.rejects.size() && i < 50; ++i) {
     JsonObject x;
@@ -230,16 +264,34 @@ int RunScan(const ScanFlags& f) {
   if (tty) {
     opts.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
   }
+  // The first few bad records are shown; all of them are counted (and kept with
+  // --dead-letter).
+  constexpr uint64_t kShownBadRecords = 10;
+  uint64_t bad_seen = 0;
+  opts.on_bad_record = [&](const ingest::BadRecord& bad) {
+    if (++bad_seen <= kShownBadRecords) {
+      bar.Finish();
+      std::fprintf(stderr, "aegis: bad record: %s\n", bad.error.ToString().c_str());
+    }
+  };
   auto summary = pipeline::Scan(opts, intel_set.handle(), router);
   bar.Finish();
   if (!summary) {
     PrintError(summary.error());
     return kExitError;
   }
+  if (bad_seen > kShownBadRecords) {
+    std::fprintf(stderr, "aegis: ... %llu more bad records%s\n",
+                 static_cast<unsigned long long>(bad_seen - kShownBadRecords),
+                 f.dead_letter.empty() ? " (keep them all with --dead-letter FILE)" : "");
+  }
   for (const Error& e : summary->input_errors) PrintError(e);
   for (const Error& e : report->errors) PrintError(e);
+  if (store_sink && store_sink->last_error()) PrintError(*store_sink->last_error());
   const bool failed = summary->inputs_failed > 0 || !report->errors.empty() ||
                       (store_sink && store_sink->errors() > 0);
+  // When the alerts themselves go to stdout, the summary goes to stderr.
+  std::FILE* out = f.alerts_path == "-" ? stderr : stdout;
 
   const auto& s = summary->reader;
   double eps = summary->seconds > 0 ? static_cast<double>(s.events) / summary->seconds : 0;
@@ -248,6 +300,7 @@ int RunScan(const ScanFlags& f) {
     o.Raw("intel", LoadReportJson(*report, intel_set.last_load_seconds(), &snapshot->stats()));
     o.Num("files", s.files).Num("records", s.records).Num("events", s.events);
     o.Num("bad_records", s.bad_records).Num("damaged_files", s.damaged_files);
+    o.Num("skipped_files", s.skipped_files);
     o.Num("bytes", s.bytes).Num("inputs_failed", summary->inputs_failed);
     o.Num("alerts", summary->alerts).Num("suppressed", summary->suppressed);
     o.Float("seconds", summary->seconds).Float("events_per_second", eps);
@@ -255,9 +308,9 @@ int RunScan(const ScanFlags& f) {
     for (const auto& [rule, n] : summary->alerts_per_rule) per_rule.Num(rule, n);
     o.Raw("alerts_per_rule", per_rule.Close());
     if (!f.dead_letter.empty()) o.Str("dead_letter", f.dead_letter);
-    std::printf("%s\n", o.Close().c_str());
+    std::fprintf(out, "%s\n", o.Close().c_str());
   } else {
-    std::printf("Indicators: %s loaded in %.2fs (%s rejected)\n",
+    std::fprintf(out, "Indicators: %s loaded in %.2fs (%s rejected)\n",
                 Thousands(report->accepted).c_str(), intel_set.last_load_seconds(),
                 Thousands(report->rejected).c_str());
     Table t({"", ""});
@@ -268,11 +321,12 @@ int RunScan(const ScanFlags& f) {
                                    ? std::string()
                                    : " (kept in " + f.dead_letter + ")")});
     if (s.damaged_files) t.Row({"damaged files", Thousands(s.damaged_files)});
+    if (s.skipped_files) t.Row({"unrecognised files", Thousands(s.skipped_files) + " (skipped)"});
     t.Row({"alerts", Thousands(summary->alerts)});
     t.Row({"repeats folded", Thousands(summary->suppressed)});
     t.Row({"time", Fixed(summary->seconds, 2) + " s"});
     t.Row({"rate", Thousands(static_cast<uint64_t>(eps)) + " events/s"});
-    t.Print(stdout, /*header=*/false);
+    t.Print(out, /*header=*/false);
     if (!summary->alerts_per_rule.empty()) {
       std::vector<std::pair<uint64_t, std::string>> top;
       for (const auto& [rule, n] : summary->alerts_per_rule) top.emplace_back(n, rule);
@@ -283,13 +337,13 @@ int RunScan(const ScanFlags& f) {
       for (size_t i = 0; i < top.size() && i < static_cast<size_t>(f.top); ++i) {
         r.Row({Thousands(top[i].first), top[i].second});
       }
-      r.Print(stdout);
+      r.Print(out);
       if (top.size() > static_cast<size_t>(f.top)) {
-        std::printf("(%zu more indicators matched; --json lists all)\n", top.size() - f.top);
+        std::fprintf(out, "(%zu more indicators matched; --json lists all)\n", top.size() - f.top);
       }
     }
     if (f.alerts_path.empty() && summary->alerts > 0) {
-      std::printf("Use --alerts FILE (or --alerts - for stdout) to keep the alerts as JSON lines.\n");
+      std::fprintf(out, "Use --alerts FILE (or --alerts - for stdout) to keep the alerts as JSON lines.\n");
     }
   }
   return failed ? kExitError : kExitOk;
@@ -358,6 +412,7 @@ int RunIntelLoad(const IntelFlags& flags, const std::string& store_url, bool jso
     total.rejected += r->rejected;
     total.not_loaded += r->not_loaded;
     for (const auto& [k, v] : r->rejected_by_reason) total.rejected_by_reason[k] += v;
+    for (const auto& [k, v] : r->not_loaded_by_reason) total.not_loaded_by_reason[k] += v;
     for (const auto& [k, v] : r->accepted_by_type) total.accepted_by_type[k] += v;
     for (auto& x : r->rejects) total.rejects.push_back(std::move(x));
     for (auto& e : r->errors) total.errors.push_back(std::move(e));
@@ -399,7 +454,7 @@ int RunIntelStats(const IntelFlags& flags, const std::string& store_url, bool js
     }
     return r->errors.empty() ? kExitOk : kExitError;
   }
-  auto db = store::Open(store_url.empty() ? DefaultStore() : store_url);
+  auto db = store::OpenExisting(store_url.empty() ? DefaultStore() : store_url);
   if (!db) {
     PrintError(db.error());
     return kExitError;
@@ -438,7 +493,7 @@ int RunIntelCheck(const std::vector<std::string>& values, const IntelFlags& flag
   }
   std::unique_ptr<store::Store> db;
   if (use_store || flags.paths.empty()) {
-    auto opened = store::Open(store_url.empty() ? DefaultStore() : store_url);
+    auto opened = store::OpenExisting(store_url.empty() ? DefaultStore() : store_url);
     if (!opened) {
       PrintError(opened.error());
       return kExitError;
@@ -528,7 +583,7 @@ int RunIntelCheck(const std::vector<std::string>& values, const IntelFlags& flag
 
 int RunAlertsList(const std::string& store_url, size_t limit, const std::string& since,
                   const std::string& severity, const std::string& rule, bool json) {
-  auto db = store::Open(store_url.empty() ? DefaultStore() : store_url);
+  auto db = store::OpenExisting(store_url.empty() ? DefaultStore() : store_url);
   if (!db) {
     PrintError(db.error());
     return kExitError;
@@ -574,7 +629,7 @@ int RunAlertsList(const std::string& store_url, size_t limit, const std::string&
 }
 
 int RunAlertsShow(const std::string& store_url, const std::string& id, bool json) {
-  auto db = store::Open(store_url.empty() ? DefaultStore() : store_url);
+  auto db = store::OpenExisting(store_url.empty() ? DefaultStore() : store_url);
   if (!db) {
     PrintError(db.error());
     return kExitError;
@@ -714,6 +769,7 @@ int Main(int argc, char** argv) {
     load_cmd->add_option("--confidence", load_flags.confidence, "Confidence 0-100 when the feed sets none")
         ->check(CLI::Range(0, 100));
     load_cmd->add_option("--source", load_flags.source, "Source name recorded on the indicators");
+    load_flags.AddCsvOptions(load_cmd, load_flags.csv);
   }
   load_cmd->add_option("--store", load_store, "Store URL (default sqlite:aegis-data/aegis.db or $AEGIS_STORE)");
   load_cmd->add_flag("--json", load_json, "JSON report");
@@ -768,7 +824,12 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   run_cmd->add_option("--duration", duration, "Stop after this long (e.g. 30s); default: until Ctrl-C");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" that exit 0; real usage errors exit 2.
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
 
   if (scan_cmd->parsed()) return RunScan(scan);
   if (load_cmd->parsed()) return RunIntelLoad(load_flags, load_store, load_json);

@@ -10,7 +10,11 @@ std::string AlertToJson(const Alert& a) {
   out += ",\"time\":";
   AppendJsonString(out, FormatTime(a.time_ns));
   out += ",\"event_time\":";
-  AppendJsonString(out, FormatTime(a.event_time_ns));
+  if (a.event_time_ns == 0) {
+    out += "null";  // the event carried no time of its own
+  } else {
+    AppendJsonString(out, FormatTime(a.event_time_ns));
+  }
   out += ",\"severity\":";
   AppendJsonString(out, SeverityName(a.severity));
   out += ",\"tlp\":";

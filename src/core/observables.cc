@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace aegis {
 namespace {
@@ -229,6 +230,36 @@ std::expected<std::string, std::string> NormalizeUrlHost(std::string_view host) 
   auto name = NormalizeDomain(host);
   if (!name) return std::unexpected("malformed host: " + name.error());
   return std::move(*name);
+}
+
+// RFC 3986 section 5.2.4 on an absolute path: drops "." segments and resolves "..".
+std::string RemoveDotSegments(std::string_view path) {
+  std::vector<std::string_view> segments;
+  size_t pos = 1;  // path starts with '/'
+  bool trailing_slash = false;
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    std::string_view segment = path.substr(pos, next == std::string_view::npos ? next : next - pos);
+    bool last = next == std::string_view::npos;
+    if (segment == ".") {
+      trailing_slash = last;
+    } else if (segment == "..") {
+      if (!segments.empty()) segments.pop_back();
+      trailing_slash = last;
+    } else {
+      segments.push_back(segment);
+      trailing_slash = false;
+    }
+    if (last) break;
+    pos = next + 1;
+  }
+  std::string out;
+  for (std::string_view segment : segments) {
+    out.push_back('/');
+    out.append(segment);
+  }
+  if (trailing_slash || out.empty()) out.push_back('/');
+  return out;
 }
 
 }  // namespace
@@ -539,7 +570,15 @@ std::expected<std::string, std::string> NormalizeUrl(std::string_view text) {
     key.append(port);
   }
   if (rest.empty() || rest.front() == '?') key.push_back('/');
-  key.append(rest);
+  // "/a/./b/../c" and "/a/b/../c" name the same resource (RFC 3986 section 5.2.4).
+  size_t query = rest.find('?');
+  std::string_view path = rest.substr(0, query);
+  if (path.find("/.") != std::string_view::npos) {
+    key.append(RemoveDotSegments(path));
+    if (query != std::string_view::npos) key.append(rest.substr(query));
+  } else {
+    key.append(rest);
+  }
   return key;
 }
 

@@ -44,6 +44,7 @@ struct AlertDeduplicator::Impl {
   struct Entry {
     int64_t window_start;  // event time of the last admitted alert with this key
     uint64_t stamp;        // admission number, to recognise stale entries in `order`
+    std::string first_id;  // id of the admitted alert that repeats are folded into
   };
   struct Admission {
     uint64_t key;
@@ -88,7 +89,9 @@ AlertDeduplicator::AlertDeduplicator(int64_t window_ns, size_t max_keys)
 
 AlertDeduplicator::~AlertDeduplicator() = default;
 
-bool AlertDeduplicator::Admit(const Alert& alert) {
+bool AlertDeduplicator::Admit(const Alert& alert) { return Admit(alert, nullptr); }
+
+bool AlertDeduplicator::Admit(const Alert& alert, std::string* repeat_of) {
   if (impl_->window_ns <= 0) return true;
   const uint64_t key = DedupKey(alert);
   // Events without a timestamp fall back to the time the alert was raised.
@@ -96,13 +99,14 @@ bool AlertDeduplicator::Admit(const Alert& alert) {
 
   std::lock_guard lock(impl_->mutex);
   const uint64_t stamp = impl_->next_stamp++;
-  auto [it, inserted] = impl_->entries.try_emplace(key, Impl::Entry{when, stamp});
+  auto [it, inserted] = impl_->entries.try_emplace(key, Impl::Entry{when, stamp, alert.id});
   if (!inserted) {
     if (WithinWindow(when, it->second.window_start, impl_->window_ns)) {
       ++impl_->suppressed;
+      if (repeat_of != nullptr) *repeat_of = it->second.first_id;
       return false;
     }
-    it->second = {when, stamp};  // a new window starts with this alert
+    it->second = {when, stamp, alert.id};  // a new window starts with this alert
   }
   impl_->order.push_back({key, stamp});
   while (impl_->entries.size() > impl_->max_keys) impl_->ForgetOldest();

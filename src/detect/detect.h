@@ -44,6 +44,9 @@ class AlertDeduplicator {
   // Uses the alert's event_time_ns as the clock, so replays of old logs de-duplicate
   // the same way as live streams.
   bool Admit(const Alert& alert);
+  // As above; for a repeat, also names the id of the alert it is folded into, so that
+  // the caller can raise that alert's count.
+  bool Admit(const Alert& alert, std::string* repeat_of);
   uint64_t suppressed() const;
 
  private:

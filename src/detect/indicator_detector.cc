@@ -120,6 +120,10 @@ std::string AlertId(std::string_view indicator, const Event& event) {
   h = hashing::HashBytes(event.source, h);
   h = hashing::HashU64(event.line, h);
   h = hashing::HashU64(event.offset, h);
+  // Network inputs have no file position that survives a restart: the event's own
+  // time and content keep ids of different events apart there too.
+  h = hashing::HashU64(static_cast<uint64_t>(event.timestamp_ns), h);
+  h = hashing::HashBytes(event.raw, h);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hashing::Finish(h)));
   return std::string(hex, 16);

@@ -4,7 +4,9 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -51,10 +53,34 @@ void StoreSink::Write(const Alert& alert) {
   if (pending_.size() >= batch_) Flush();
 }
 
+void StoreSink::Repeat(const std::string& id, uint32_t n) {
+  // Still in the batch: count it there; otherwise raise the stored count on Flush().
+  for (Alert& a : pending_) {
+    if (a.id == id) {
+      a.count += n;
+      return;
+    }
+  }
+  pending_repeats_[id] += n;
+}
+
 void StoreSink::Flush() {
-  if (pending_.empty()) return;
-  if (!store_->PutAlerts(pending_)) ++errors_;
-  pending_.clear();
+  if (!pending_.empty()) {
+    if (auto ok = store_->PutAlerts(pending_); !ok) {
+      ++errors_;
+      last_error_ = ok.error();
+    }
+    pending_.clear();
+  }
+  if (!pending_repeats_.empty()) {
+    std::vector<std::pair<std::string, uint32_t>> repeats(pending_repeats_.begin(),
+                                                          pending_repeats_.end());
+    if (auto ok = store_->AddAlertRepeats(repeats); !ok) {
+      ++errors_;
+      last_error_ = ok.error();
+    }
+    pending_repeats_.clear();
+  }
 }
 
 // ---- router ---------------------------------------------------------------------
@@ -65,8 +91,12 @@ AlertRouter::AlertRouter(int64_t dedup_window_ns, std::vector<AlertSink*> sinks)
 void AlertRouter::Route(std::vector<Alert>& alerts) {
   if (alerts.empty()) return;
   std::lock_guard lock(mutex_);
+  std::string repeat_of;
   for (const Alert& a : alerts) {
-    if (!dedup_.Admit(a)) continue;
+    if (!dedup_.Admit(a, &repeat_of)) {
+      for (AlertSink* sink : sinks_) sink->Repeat(repeat_of, 1);
+      continue;
+    }
     ++per_rule_[a.rule];
     emitted_.fetch_add(1, std::memory_order_relaxed);
     for (AlertSink* sink : sinks_) sink->Write(a);
@@ -110,6 +140,7 @@ Result<intel::LoadReport> IntelSet::Reload() {
     total.rejected += report->rejected;
     total.not_loaded += report->not_loaded;
     for (const auto& [k, v] : report->rejected_by_reason) total.rejected_by_reason[k] += v;
+    for (const auto& [k, v] : report->not_loaded_by_reason) total.not_loaded_by_reason[k] += v;
     for (const auto& [k, v] : report->accepted_by_type) total.accepted_by_type[k] += v;
     for (auto& r : report->rejects) {
       if (total.rejects.size() < options_.load.max_rejects) total.rejects.push_back(std::move(r));
@@ -156,6 +187,32 @@ int64_t IntelSet::SourcesMtime() const {
   return newest;
 }
 
+// ---- bad records ----------------------------------------------------------------
+
+void ReportingSink::Reject(const ingest::BadRecord& bad) {
+  if (next_ != nullptr) next_->Reject(bad);
+  if (fn_) {
+    std::lock_guard lock(mutex_);
+    fn_(bad);
+  }
+}
+
+Result<void> CheckDeadLetterPath(const std::string& path) {
+  if (path.empty()) return {};
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (f == nullptr) {
+    Error e;
+    e.where = path;
+    e.reason = std::string("cannot write the dead-letter file: ") + std::strerror(errno);
+    return std::unexpected(e);
+  }
+  std::fclose(f);
+  return {};
+}
+
 // ---- scan -----------------------------------------------------------------------
 
 namespace {
@@ -183,6 +240,7 @@ void AddStats(ingest::ReaderStats& into, const ingest::ReaderStats& s) {
   into.bad_records += s.bad_records;
   into.bytes += s.bytes;
   into.damaged_files += s.damaged_files;
+  into.skipped_files += s.skipped_files;
 }
 
 }  // namespace
@@ -190,7 +248,11 @@ void AddStats(ingest::ReaderStats& into, const ingest::ReaderStats& s) {
 Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* index,
                          AlertRouter& router) {
   auto start = std::chrono::steady_clock::now();
-  ingest::DeadLetterFile dead_letters(options.dead_letter_path);
+  if (auto ok = CheckDeadLetterPath(options.dead_letter_path); !ok) {
+    return std::unexpected(ok.error());
+  }
+  ingest::DeadLetterFile dead_file(options.dead_letter_path);
+  ReportingSink dead_letters(&dead_file, options.on_bad_record);
   ScanSummary summary;
   std::mutex summary_mutex;  // guards summary while workers run
 

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ class AlertSink {
  public:
   virtual ~AlertSink() = default;
   virtual void Write(const Alert& alert) = 0;
+  // `n` more repeats were folded into the alert `id` written earlier. Sinks that can
+  // update what they wrote (the store) raise its count; append-only sinks ignore it.
+  virtual void Repeat(const std::string& id, uint32_t n) {}
   virtual void Flush() {}
 };
 
@@ -58,14 +62,18 @@ class StoreSink : public AlertSink {
   StoreSink(store::Store* store, size_t batch = 512);
   ~StoreSink() override;
   void Write(const Alert& alert) override;
+  void Repeat(const std::string& id, uint32_t n) override;
   void Flush() override;
   uint64_t errors() const { return errors_; }
+  const std::optional<Error>& last_error() const { return last_error_; }
 
  private:
   store::Store* store_;
   size_t batch_;
   std::vector<Alert> pending_;
+  std::map<std::string, uint32_t> pending_repeats_;  // for alerts already stored
   uint64_t errors_ = 0;
+  std::optional<Error> last_error_;
 };
 
 // A function sink, e.g. for printing a short line per alert in a terminal.
@@ -86,7 +94,7 @@ class AlertRouter {
   void Flush();
   uint64_t emitted() const { return emitted_.load(); }
   uint64_t suppressed() const;
-  // Alerts emitted per rule (indicator value), for summaries.
+  // Alerts emitted per rule (indicator value), for summaries; repeats not included.
   std::map<std::string, uint64_t> per_rule() const;
 
  private:
@@ -131,6 +139,9 @@ struct ScanOptions {
   std::string dead_letter_path;      // empty: count bad records without writing them
   // Called now and then from worker threads with (bytes done, bytes total).
   std::function<void(uint64_t, uint64_t)> progress;
+  // Called for every bad record (from worker threads, one call at a time), e.g. to
+  // show the first few on the terminal.
+  std::function<void(const ingest::BadRecord&)> on_bad_record;
 };
 
 struct ScanSummary {
@@ -142,6 +153,23 @@ struct ScanSummary {
   double seconds = 0;
   std::map<std::string, uint64_t> alerts_per_rule;
 };
+
+// A BadRecordSink that forwards to another sink and also calls a function, one call
+// at a time.
+class ReportingSink : public ingest::BadRecordSink {
+ public:
+  ReportingSink(ingest::BadRecordSink* next, std::function<void(const ingest::BadRecord&)> fn)
+      : next_(next), fn_(std::move(fn)) {}
+  void Reject(const ingest::BadRecord& bad) override;
+
+ private:
+  ingest::BadRecordSink* next_;
+  std::function<void(const ingest::BadRecord&)> fn_;
+  std::mutex mutex_;  // serialises fn_
+};
+
+// Checks that a dead-letter file can be created or appended to (creating its folder).
+Result<void> CheckDeadLetterPath(const std::string& path);
 
 // Offline hunt: reads every path once, matches, routes alerts.
 Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* index,

@@ -1,6 +1,7 @@
 // `aegis run`: threads per input, one alert router, periodic flush and intel reload.
 #include "pipeline/service.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -26,13 +27,16 @@ using Clock = std::chrono::steady_clock;
 void PrintConsoleAlert(const Alert& a) {
   std::string where = a.event_source;
   if (a.event_line) where += ":" + std::to_string(a.event_line);
-  std::fprintf(stderr, "ALERT %s %-8s %s  [%s]\n", FormatTime(a.event_time_ns).c_str(),
+  std::string when = a.event_time_ns != 0 ? FormatTime(a.event_time_ns) : "(event has no time)       ";
+  std::fprintf(stderr, "ALERT %s %-8s %s  [%s]\n", when.c_str(),
                std::string(SeverityName(a.severity)).c_str(), a.title.c_str(), where.c_str());
 }
 
 }  // namespace
 
 Result<ServiceStats> RunService(const Config& config, const ServiceOptions& options) {
+  // Logs go to stderr: stdout may carry alerts (alerts.jsonl = "-").
+  if (spdlog::get("aegis") == nullptr) spdlog::set_default_logger(spdlog::stderr_color_mt("aegis"));
   if (auto level = spdlog::level::from_str(config.log_level); level != spdlog::level::off ||
                                                                config.log_level == "off") {
     spdlog::set_level(level);
@@ -74,11 +78,7 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
   if (config.console) sinks.push_back(&console);
   AlertRouter router(config.dedup_window_ns, sinks);
 
-  if (!config.dead_letter_path.empty()) {
-    std::error_code ec;
-    auto parent = std::filesystem::path(config.dead_letter_path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  }
+  if (auto ok = CheckDeadLetterPath(config.dead_letter_path); !ok) return std::unexpected(ok.error());
   ingest::DeadLetterFile dead_letters(config.dead_letter_path);
 
   std::atomic<bool> stop{false};

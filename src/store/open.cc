@@ -4,6 +4,7 @@
 //   sqlite::memory: (or :memory:)                                  -> SQLite in memory
 //   postgres://... , postgresql://...                              -> not in this build yet
 //   any other scheme:...                                           -> error
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -57,21 +58,37 @@ std::unexpected<Error> UrlError(std::string_view url, std::string reason) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> Open(const std::string& url) {
+namespace {
+
+Result<std::unique_ptr<Store>> OpenUrl(const std::string& url, bool must_exist) {
   if (url.empty()) return UrlError(url, "empty store URL");
   const std::string scheme = AsciiLower(SchemeOf(url));
-  if (scheme.empty()) return internal::OpenSqliteStore(url);
-  if (scheme == "sqlite") {
-    std::string_view path = std::string_view(url).substr(scheme.size() + 1);
-    if (path.starts_with("//")) path.remove_prefix(2);  // sqlite://rel.db, sqlite:///abs.db
-    if (path.empty()) return UrlError(url, "store URL names no database file");
-    return internal::OpenSqliteStore(std::string(path));
-  }
-  if (scheme == "postgres" || scheme == "postgresql") {
+  std::string path;
+  if (scheme.empty()) {
+    path = url;
+  } else if (scheme == "sqlite") {
+    std::string_view rest = std::string_view(url).substr(scheme.size() + 1);
+    if (rest.starts_with("//")) rest.remove_prefix(2);  // sqlite://rel.db, sqlite:///abs.db
+    if (rest.empty()) return UrlError(url, "store URL names no database file");
+    path = std::string(rest);
+  } else if (scheme == "postgres" || scheme == "postgresql") {
     return UrlError(url, "PostgreSQL backend is not available in this build yet");
+  } else {
+    return UrlError(url, "unknown store URL scheme '" + scheme +
+                             "' (use sqlite:PATH or a file path)");
   }
-  return UrlError(url, "unknown store URL scheme '" + scheme +
-                           "' (use sqlite:PATH or a file path)");
+  std::error_code ec;
+  if (must_exist && path != ":memory:" && !std::filesystem::exists(path, ec)) {
+    return UrlError(url, "no store here yet (aegis scan --store, aegis intel load and aegis run "
+                         "create it; check the path or set --store / $AEGIS_STORE)");
+  }
+  return internal::OpenSqliteStore(path);
 }
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Open(const std::string& url) { return OpenUrl(url, false); }
+
+Result<std::unique_ptr<Store>> OpenExisting(const std::string& url) { return OpenUrl(url, true); }
 
 }  // namespace aegis::store

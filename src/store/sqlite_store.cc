@@ -380,6 +380,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Alert>> ListAlerts(const AlertQuery& query) override;
   Result<std::optional<Alert>> GetAlert(const std::string& id) override;
   Result<uint64_t> CountAlerts() override;
+  Result<void> AddAlertRepeats(std::span<const std::pair<std::string, uint32_t>> repeats) override;
 
   Result<uint64_t> PutIndicators(std::span<const Indicator> indicators) override;
   Result<uint64_t> ForEachIndicator(const std::function<void(const Indicator&)>& fn) override;
@@ -452,7 +453,7 @@ class SqliteStore final : public Store {
   std::mutex mutex_;         // one call at a time on the connection
   JsonColumnReader json_;
   Statement begin_read_, begin_write_, commit_, rollback_;
-  Statement upsert_alert_, alert_by_prefix_, count_alerts_;
+  Statement upsert_alert_, alert_by_prefix_, count_alerts_, add_repeats_;
   Statement upsert_indicator_, select_indicators_, indicator_types_, indicator_sources_,
       delete_source_;
   std::array<Statement, kAlertFilterCombinations> list_alerts_;  // prepared on first use
@@ -498,6 +499,7 @@ Result<void> SqliteStore::Initialise(bool in_memory) {
       {&alert_by_prefix_,
        "SELECT " + std::string(kAlertColumns) + " FROM alerts WHERE id >= ?1 ORDER BY id LIMIT 2"},
       {&count_alerts_, "SELECT COUNT(*) FROM alerts"},
+      {&add_repeats_, "UPDATE alerts SET count = count + ?2 WHERE id = ?1"},
       {&upsert_indicator_, kUpsertIndicator},
       {&select_indicators_, kSelectIndicators},
       {&indicator_types_,
@@ -662,6 +664,21 @@ Result<std::optional<Alert>> SqliteStore::GetAlert(const std::string& id) {
   }
   if (candidates.empty()) return std::optional<Alert>();
   return std::optional<Alert>(std::move(candidates.front()));
+}
+
+Result<void> SqliteStore::AddAlertRepeats(
+    std::span<const std::pair<std::string, uint32_t>> repeats) {
+  if (repeats.empty()) return {};
+  std::lock_guard lock(mutex_);
+  Transaction transaction(*this);
+  if (auto ok = transaction.Begin(begin_write_.get()); !ok) return ok;
+  for (const auto& [id, n] : repeats) {
+    StatementUse use(add_repeats_.get());
+    use.Text(1, id);
+    use.Int(2, n);
+    if (use.Step() != SQLITE_DONE) return std::unexpected(Failure("counting repeats of " + id));
+  }
+  return transaction.Commit();
 }
 
 Result<uint64_t> SqliteStore::CountAlerts() {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/alert.h"
@@ -48,6 +49,9 @@ class Store {
   // An id or unique id prefix.
   virtual Result<std::optional<Alert>> GetAlert(const std::string& id) = 0;
   virtual Result<uint64_t> CountAlerts() = 0;
+  // Raises the count of stored alerts by the repeats that de-duplication folded into
+  // them: (alert id, repeats). Unknown ids are ignored.
+  virtual Result<void> AddAlertRepeats(std::span<const std::pair<std::string, uint32_t>> repeats) = 0;
 
   // Upserts by (type, value): a later write replaces the metadata.
   virtual Result<uint64_t> PutIndicators(std::span<const Indicator> indicators) = 0;
@@ -60,5 +64,8 @@ class Store {
 // "sqlite:PATH", "sqlite::memory:", or a bare PATH (SQLite). "postgres://..." is
 // reserved for the PostgreSQL backend and answers with a clear error until it lands.
 Result<std::unique_ptr<Store>> Open(const std::string& url);
+// As Open, but never creates a database: for commands that only read (a mistyped
+// path must not look like an empty store).
+Result<std::unique_ptr<Store>> OpenExisting(const std::string& url);
 
 }  // namespace aegis::store

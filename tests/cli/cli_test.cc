@@ -184,4 +184,53 @@ TEST_F(Cli, AlertsListAndShowFromTheStore) {
   EXPECT_EQ(none.code, 1);
 }
 
+TEST_F(Cli, RepeatsRaiseTheStoredCountAndBadRecordsAreShown) {
+  // The same query three times within the window: one alert whose count is 3.
+  std::ofstream log(Path("repeat.json"));
+  for (int i = 0; i < 3; ++i) {
+    log << R"({"_path":"dns","ts":170000000)" << i << R"(.5,"id.orig_h":"10.1.1.5","id.resp_h":"10.1.1.1","query":"x.evil-demo.com"})" "\n";
+  }
+  log << "not json at all\n";
+  log.close();
+  std::string store = "sqlite:" + Path("aegis.db");
+  std::string err;
+  CommandResult scan = Aegis("scan " + Path("repeat.json") + " --intel " + Path("trails.txt") +
+                             " --store " + store + " --dedup-window 10m", &err);
+  ASSERT_EQ(scan.code, 0) << err;
+  EXPECT_NE(err.find("repeat.json:4"), std::string::npos) << "bad record shown with file:line: " << err;
+  CommandResult list = Aegis("alerts list --json --store " + store);
+  EXPECT_NE(list.out.find("\"count\":3"), std::string::npos) << list.out;
+}
+
+TEST_F(Cli, ExitCodesAndReadOnlyCommandsDoNotCreateStores) {
+  std::string err;
+  EXPECT_EQ(Aegis("", &err).code, 2);
+  EXPECT_EQ(Aegis("scan --bogus x", &err).code, 2);
+  CommandResult missing = Aegis("alerts list --store sqlite:" + Path("typo/aegis.db"), &err);
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(err.find("no store here yet"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_ / "typo"));
+  CommandResult bad_dead = Aegis("scan " + Path("dns.json") + " --intel " + Path("trails.txt") +
+                                 " --dead-letter /proc/nope/dead.jsonl", &err);
+  EXPECT_EQ(bad_dead.code, 1);
+  EXPECT_NE(err.find("dead-letter"), std::string::npos) << err;
+}
+
+TEST_F(Cli, CsvColumnMapping) {
+  std::ofstream csv(Path("feed.csv"));
+  csv << "first_seen_utc;ioc_value;ioc_type;confidence_level;tags\n";
+  csv << "2024-01-01 00:00:00;evil-csv.example.org;domain;90;botnet|c2\n";
+  csv << "2024-01-01 00:00:00;185.220.101.4;ip;75;tor\n";
+  csv.close();
+  std::string err;
+  CommandResult r = Aegis("intel check sub.evil-csv.example.org 185.220.101.4 --json --intel " +
+                              Path("feed.csv") + " --csv-value ioc_value --csv-type ioc_type "
+                              "--csv-confidence confidence_level --csv-tags tags --csv-delimiter ';'",
+                          &err);
+  ASSERT_EQ(r.code, 0) << err;
+  EXPECT_NE(r.out.find("\"indicator\":\"evil-csv.example.org\""), std::string::npos) << r.out << err;
+  EXPECT_NE(r.out.find("\"confidence\":90"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"indicator\":\"185.220.101.4\""), std::string::npos) << r.out;
+}
+
 }  // namespace

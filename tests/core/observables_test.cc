@@ -285,3 +285,18 @@ TEST(NormalizeEmailTest, Cases) {
 
 }  // namespace
 }  // namespace aegis
+
+namespace aegis {
+namespace {
+
+TEST(NormalizeUrlDotSegments, ResolvedAsRfc3986Says) {
+  EXPECT_EQ(*NormalizeUrl("http://Evil.Example.com:80/a/../b?x=1"), "evil.example.com/b?x=1");
+  EXPECT_EQ(*NormalizeUrl("http://evil.example.com/a/./b/"), "evil.example.com/a/b/");
+  EXPECT_EQ(*NormalizeUrl("http://evil.example.com/a/b/.."), "evil.example.com/a/");
+  EXPECT_EQ(*NormalizeUrl("http://evil.example.com/../../x"), "evil.example.com/x");
+  EXPECT_EQ(*NormalizeUrl("evil.example.com/a/..?q=/../"), "evil.example.com/?q=/../");
+  EXPECT_EQ(*NormalizeUrl("evil.example.com/.hidden/x"), "evil.example.com/.hidden/x");
+}
+
+}  // namespace
+}  // namespace aegis
