@@ -6,7 +6,7 @@ BUILD ?= build
 SHARED ?= $(abspath ../shared/data)
 CMAKE_FLAGS ?=
 
-.PHONY: run test deps build build-asan build-fuzz test-unit test-asan test-fuzz bench clean format demo-data
+.PHONY: run test deps build test-unit bench clean format
 
 deps:
 	@bash scripts/install-deps.sh

@@ -6,11 +6,9 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git
-  # libraries
-  libsimdjson-dev libhyperscan-dev libyaml-cpp-dev libsqlite3-dev sqlite3 libpq-dev
-  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libcbor-dev
-  libnats-dev libidn2-dev libpsl-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-  libcli11-dev libevtx-dev libbfio-dev libzip-dev zlib1g-dev
+  # libraries used by this release
+  libsimdjson-dev libsqlite3-dev sqlite3 libidn2-dev libtomlplusplus-dev libspdlog-dev
+  libfmt-dev libcli11-dev libevtx-dev libbfio-dev libzip-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-19 libclang-rt-19-dev
   bsdutils ripgrep hyperfine python3 gzip zip unzip procps
