@@ -6,6 +6,7 @@
 # Slow suites carry the label "slow" and run only with AEGIS_SLOW=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 JOBS=${JOBS:-$(nproc)}
 SHARED=${SHARED:-$(cd .. && pwd)/shared/data}
 export TZ=UTC
@@ -30,8 +31,11 @@ step "2/3 the same under ASan + UBSan (build-asan/)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAEGIS_SANITIZE=ON \
   -DAEGIS_BUILD_BENCH=OFF -DAEGIS_SHARED_DATA="$SHARED" >/dev/null
 cmake --build build-asan -j "$JOBS"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_ctest -L "$labels" --output-on-failure -j "$JOBS" --timeout 1200)
+(cd build-asan \
+  && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+            LSAN_OPTIONS=suppressions=$ROOT/scripts/lsan.supp \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  && run_ctest -L "$labels" --output-on-failure -j "$JOBS" --timeout 1200)
 
 step "3/3 fuzz targets replay their corpora (build-fuzz/, clang-19)"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
