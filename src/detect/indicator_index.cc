@@ -709,9 +709,12 @@ class CompactIndex final : public IndicatorIndex {
     }
   }
 
-  void AddString(StringTable& table, uint32_t hash, IndicatorType type, std::string_view value,
-                 MetaId meta) {
-    if (const uint32_t existing = table.Find(hash, value, arena_)) {
+  // Keeps one record per value: `existing` (0 when the value is new) gets the better
+  // meta; a new value is appended to the arena and insert(record) files it.
+  template <typename Insert>
+  void AddRecord(uint32_t existing, IndicatorType type, std::string_view value, MetaId meta,
+                 Insert&& insert) {
+    if (existing) {
       KeepBetterMeta(existing, meta);
       return;
     }
@@ -720,24 +723,21 @@ class CompactIndex final : public IndicatorIndex {
       ++rejected_;
       return;
     }
-    table.Insert(hash, record);
+    insert(record);
     ++stats_.by_type[static_cast<size_t>(type)];
+  }
+
+  void AddString(StringTable& table, uint32_t hash, IndicatorType type, std::string_view value,
+                 MetaId meta) {
+    AddRecord(table.Find(hash, value, arena_), type, value, meta,
+              [&](uint32_t record) { table.Insert(hash, record); });
   }
 
   template <typename Key>
   void AddAddress(AddressTable<Key>& table, const Key& key, IndicatorType type,
                   std::string_view value, MetaId meta) {
-    if (const uint32_t existing = table.Find(key)) {
-      KeepBetterMeta(existing, meta);
-      return;
-    }
-    const uint32_t record = arena_.Append(value, meta);
-    if (record == kNoRecord) {
-      ++rejected_;
-      return;
-    }
-    table.Insert(key, record);
-    ++stats_.by_type[static_cast<size_t>(type)];
+    AddRecord(table.Find(key), type, value, meta,
+              [&](uint32_t record) { table.Insert(key, record); });
   }
 
   template <typename Key>
@@ -747,17 +747,8 @@ class CompactIndex final : public IndicatorIndex {
       ++rejected_;
       return;
     }
-    if (const uint32_t existing = set.Find(first, length)) {
-      KeepBetterMeta(existing, meta);
-      return;
-    }
-    const uint32_t record = arena_.Append(value, meta);
-    if (record == kNoRecord) {
-      ++rejected_;
-      return;
-    }
-    set.Add(first, length, record);
-    ++stats_.by_type[static_cast<size_t>(IndicatorType::kCidr)];
+    AddRecord(set.Find(first, length), IndicatorType::kCidr, value, meta,
+              [&](uint32_t record) { set.Add(first, length, record); });
   }
 
   RecordArena arena_;

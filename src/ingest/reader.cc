@@ -9,6 +9,7 @@
 //                 entry) or an EVTX file
 //   ReaderImpl    walks the paths in order, one Input after another
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zip.h>
@@ -95,8 +96,23 @@ class FdSource final : public ByteSource {
   ~FdSource() override {
     if (owned_ && fd_ >= 0) ::close(fd_);
   }
+  // For stdin, pipes and other non-regular inputs: wait for data with poll() in slices
+  // of `poll_ms` and end the stream (Read returns 0) once `*stop` is set, so that a
+  // reader blocked on a quiet pipe can be stopped.
+  void StopWhen(const std::atomic<bool>* stop, int poll_ms) {
+    stop_ = stop;
+    poll_ms_ = std::max(1, poll_ms);
+  }
   Result<size_t> Read(char* data, size_t size) override {
+    if (fd_ < 0) return size_t{0};  // follow mode: the file does not exist yet
     while (true) {
+      if (stop_ != nullptr) {
+        if (stop_->load()) return size_t{0};
+        pollfd waiting{fd_, POLLIN, 0};
+        int ready = ::poll(&waiting, 1, poll_ms_);
+        if (ready < 0 && errno != EINTR) return Fail("poll error: " + ErrnoText(errno));
+        if (ready <= 0) continue;  // timeout or EINTR: check stop again
+      }
       ssize_t n = ::read(fd_, data, size);
       if (n >= 0) {
         consumed_ += static_cast<uint64_t>(n);
@@ -123,6 +139,8 @@ class FdSource final : public ByteSource {
   int fd_;
   bool owned_;
   uint64_t consumed_ = 0;
+  const std::atomic<bool>* stop_ = nullptr;
+  int poll_ms_ = 200;
 };
 
 // Wraps a source so that its first bytes can be looked at (for magic numbers) and are
@@ -358,26 +376,58 @@ class RecordStream final : public Input {
 
   // In follow mode, waits for the file to grow, to be truncated or to be replaced.
   // Returns false when the reader is told to stop. `tail` is the unfinished record.
+  // A file that does not exist yet (fd -1) is waited for and read from its start.
   bool WaitForMore() {
     using std::chrono::milliseconds;
     const int poll_ms = std::max(1, context_.options.follow_poll_ms);
-    for (int waited = 0; waited < poll_ms; waited += 10) {
+    // Draining a rotated file: its rest is read at once, without waiting.
+    for (int waited = 0; !draining_ && waited < poll_ms; waited += 10) {
       if (context_.Stopped()) return false;
       std::this_thread::sleep_for(milliseconds(std::min(10, poll_ms - waited)));
     }
+    draining_ = false;
     if (context_.Stopped()) return false;
     struct stat open_stat {};
     struct stat path_stat {};
-    if (::fstat(follow_source_->fd(), &open_stat) == 0 &&
-        static_cast<uint64_t>(open_stat.st_size) < follow_source_->consumed()) {
+    const bool open_ok = ::fstat(follow_source_->fd(), &open_stat) == 0;
+    if (open_ok && static_cast<uint64_t>(open_stat.st_size) < follow_source_->consumed()) {
       Restart(follow_source_->fd());  // truncated in place: read it again from the start
     } else if (::stat(follow_path_.c_str(), &path_stat) == 0 &&
-               (path_stat.st_ino != open_stat.st_ino || path_stat.st_dev != open_stat.st_dev)) {
-      int fd = ::open(follow_path_.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd >= 0) Restart(fd);  // rotated: the old file was read to its end
+               (!open_ok || path_stat.st_ino != open_stat.st_ino ||
+                path_stat.st_dev != open_stat.st_dev)) {
+      if (open_ok && static_cast<uint64_t>(open_stat.st_size) > follow_source_->consumed()) {
+        // Rotated, but the old file grew before it was renamed: read it to its end first.
+        draining_ = true;
+      } else {
+        int fd = ::open(follow_path_.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {  // rotated (or created): the old file was read to its end
+          RejectUnfinishedBeforeRotation();
+          Restart(fd);
+        }
+      }
     }
     eof_ = false;
     return true;
+  }
+
+  // The old file of a rotation ended inside a record (a half-written last line): it is
+  // reported rather than silently dropped.
+  void RejectUnfinishedBeforeRotation() {
+    if (skipping_ || damage_ || begin_ >= end_) return;
+    std::string_view pending = Pending();
+    if (state_ == State::kRecords && mode_ != Mode::kLines) {
+      if (!in_document_) return;  // only blanks or a partial "<Event" between records
+      context_.Reject(MakeError(name_, document_line_, OffsetOf(begin_),
+                                mode_ == Mode::kXmlEvents
+                                    ? "incomplete <Event> element before rotation"
+                                    : "incomplete JSON document before rotation"),
+                      format_, pending.substr(0, kMaxRecord));
+      return;
+    }
+    if (IsBlank(pending)) return;
+    context_.Reject(MakeError(name_, line_ + 1, OffsetOf(begin_),
+                              "incomplete last line before rotation"),
+                    format_, pending.substr(0, kMaxRecord));
   }
 
   void Restart(int fd) {
@@ -386,6 +436,7 @@ class RecordStream final : public Input {
     base_offset_ = 0;
     line_ = 0;
     skipping_ = false;
+    in_document_ = false;
     if (parser_ != nullptr) parser_ = MakeParser(format_);  // e.g. a new Zeek header follows
   }
 
@@ -418,6 +469,10 @@ class RecordStream final : public Input {
       return false;
     }
     if (format_ == EventFormat::kEvtx) {
+      if (!IsEvtxMagic(Pending())) {  // only when the format was forced
+        context_.Skip(name_, "skipped: not an EVTX file (no ElfFile header)");
+        return false;
+      }
       context_.Skip(name_,
                     "skipped: an EVTX file inside a compressed stream or on stdin; "
                     "decompress it to a file first");
@@ -433,6 +488,8 @@ class RecordStream final : public Input {
                                                                          : Mode::kJsonDocuments;
     } else if (format_ == EventFormat::kWindowsXml) {
       mode_ = Mode::kXmlEvents;
+      records_at_start_ = context_.stats.records;
+      head_sample_.assign(Pending().substr(0, kHeadSample));
     } else {
       mode_ = Mode::kLines;
     }
@@ -494,6 +551,18 @@ class RecordStream final : public Input {
                     start.substr(0, kMaxRecord));
   }
 
+  // The input ended inside a record: rejects what is left of it as an incomplete
+  // `what` (unless it is being skipped or the stream broke) and leaves the record.
+  void RejectIncompleteAtEnd(std::string_view what) {
+    if (!skipping_ && !damage_ && begin_ < end_) {
+      context_.Reject(MakeError(name_, document_line_, OffsetOf(begin_),
+                                "incomplete " + std::string(what) + " at the end of the input"),
+                      format_, Pending().substr(0, kMaxRecord));
+      begin_ = end_;
+    }
+    in_document_ = false;
+  }
+
   // The stream broke: report it once, with the unfinished record as raw.
   void ReportDamage(std::string_view tail = {}) {
     if (!damage_) return;
@@ -507,6 +576,12 @@ class RecordStream final : public Input {
 
   void Finish() {
     if (state_ != State::kEnd) ReportDamage(Pending().substr(0, kMaxRecord));
+    if (state_ == State::kRecords && mode_ == Mode::kXmlEvents &&
+        context_.stats.records == records_at_start_ && !IsBlank(head_sample_)) {
+      // Not one <Event> element (e.g. a format forced on the wrong file): say so once
+      // rather than reporting nothing.
+      context_.Reject(MakeError(name_, 0, 0, "no <Event> record found"), format_, head_sample_);
+    }
     state_ = State::kEnd;
   }
 
@@ -646,13 +721,7 @@ class RecordStream final : public Input {
           Fill();
           continue;
         }
-        if (!skipping_ && !damage_ && begin_ < end_) {
-          context_.Reject(MakeError(name_, document_line_, OffsetOf(begin_),
-                                    "incomplete JSON document at the end of the input"),
-                          format_, Pending().substr(0, kMaxRecord));
-          begin_ = end_;
-        }
-        in_document_ = false;
+        RejectIncompleteAtEnd("JSON document");
         return false;
       }
       Fill();
@@ -732,13 +801,7 @@ class RecordStream final : public Input {
           Fill();
           continue;
         }
-        if (!skipping_ && !damage_ && begin_ < end_) {
-          context_.Reject(MakeError(name_, document_line_, OffsetOf(begin_),
-                                    "incomplete <Event> element at the end of the input"),
-                          format_, Pending().substr(0, kMaxRecord));
-          begin_ = end_;
-        }
-        in_document_ = false;
+        RejectIncompleteAtEnd("<Event> element");
         return false;
       }
       Fill();
@@ -757,6 +820,7 @@ class RecordStream final : public Input {
   uint64_t base_offset_ = 0;  // stream offset of buffer_[0]
   uint64_t line_ = 0;         // lines before begin_
   bool eof_ = false;
+  bool draining_ = false;  // follow mode: reading the rest of a rotated file
   bool skipping_ = false;  // inside an over-long record
   std::optional<Error> damage_;
   State state_ = State::kStart;
@@ -766,6 +830,10 @@ class RecordStream final : public Input {
   // JSON documents and XML elements that span reads.
   bool in_document_ = false;
   JsonScanState json_state_;
+  // Windows XML: to report a stream that held no <Event> element at all.
+  static constexpr size_t kHeadSample = 256;
+  uint64_t records_at_start_ = 0;
+  std::string head_sample_;
   uint64_t document_line_ = 0;
   uint64_t document_newlines_ = 0;
 };
@@ -899,7 +967,8 @@ std::unique_ptr<Input> MakeStreamInput(Context& context, std::string name,
     return std::make_unique<RecordStream>(context, std::move(name), std::move(gzip), nullptr,
                                           std::string());
   }
-  if (head && IsEvtxMagic(*head) && context.options.format == EventFormat::kUnknown) {
+  if (head && IsEvtxMagic(*head) && (context.options.format == EventFormat::kUnknown ||
+                                     context.options.format == EventFormat::kEvtx)) {
     auto path = CopyToTemporaryFile(*peekable);
     if (!path) {
       Error error = std::move(path.error());
@@ -1257,15 +1326,26 @@ class ReaderImpl final : public EventReader {
   void OpenPath(const std::string& path) {
     current_size_ = 0;
     if (path == "-") {
-      current_ =
-          MakeStreamInput(context_, "stdin", std::make_unique<FdSource>(STDIN_FILENO, false));
+      auto input = std::make_unique<FdSource>(STDIN_FILENO, false);
+      input->StopWhen(context_.options.stop, context_.options.follow_poll_ms);
+      current_ = MakeStreamInput(context_, "stdin", std::move(input));
       return;
     }
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a named pipe must not wait for a writer (cleared below).
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT && follow_) {
+      // Followed file that does not exist (yet): wait for it to appear, like tail -F.
+      auto missing = std::make_unique<FdSource>(-1, true);
+      FdSource* follow_source = missing.get();
+      current_ = std::make_unique<RecordStream>(context_, path, std::move(missing), follow_source,
+                                                path);
+      return;
+    }
     if (fd < 0) {
       context_.Skip(path, "skipped: cannot open: " + ErrnoText(errno));
       return;
     }
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     struct stat st {};
     if (::fstat(fd, &st) == 0) current_size_ = static_cast<uint64_t>(st.st_size);
     char magic[8] = {};
@@ -1282,6 +1362,9 @@ class ReaderImpl final : public EventReader {
       return;
     }
     auto file = std::make_unique<FdSource>(fd, true);
+    if (!S_ISREG(st.st_mode)) {
+      file->StopWhen(context_.options.stop, context_.options.follow_poll_ms);
+    }
     if (IsGzipMagic(head)) {
       current_ = std::make_unique<RecordStream>(
           context_, path, std::make_unique<GzipSource>(std::move(file)), nullptr, std::string());
@@ -1367,6 +1450,15 @@ Result<std::unique_ptr<EventReader>> EventReader::Open(const std::string& path,
     std::error_code error;
     fs::file_status status = fs::status(path, error);
     if (error || !fs::exists(status)) {
+      // Follow mode waits for a file that does not exist yet (like tail -F), as long as
+      // its folder exists.
+      fs::path parent = fs::path(path).parent_path();
+      std::error_code parent_error;
+      if (options.follow && !path.empty() && path.back() != '/' &&
+          fs::is_directory(parent.empty() ? fs::path(".") : parent, parent_error)) {
+        paths.push_back(path);
+        return std::make_unique<ReaderImpl>(options, bad_records, std::move(paths), 0, true);
+      }
       Error e = MakeError(path, 0, 0, "no such file or directory");
       return std::unexpected(std::move(e));
     }
@@ -1385,7 +1477,7 @@ Result<std::unique_ptr<EventReader>> EventReader::Open(const std::string& path,
       }
       std::sort(paths.begin(), paths.end());
     } else {
-      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a pipe: no wait
       if (fd < 0) return std::unexpected(MakeError(path, 0, 0, "cannot open: " + ErrnoText(errno)));
       struct stat st {};
       if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) total = static_cast<uint64_t>(st.st_size);

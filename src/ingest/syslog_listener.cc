@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "ingest/parsers.h"
+#include "ingest/syslog_framing.h"
 #include "ingest/syslog_internal.h"
 
 namespace aegis::ingest {
@@ -30,7 +31,7 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kMaxDatagram = 65535;
 constexpr int kUdpBatch = 256;       // datagrams read per wake-up, for fairness with TCP
-constexpr size_t kBadRawLimit = 4096;  // bytes of an oversize message shown to the sink
+constexpr size_t kBadRawLimit = kSyslogBadRawLimit;  // bytes of an oversize message shown
 
 Error SocketError(const std::string& address, const std::string& what) {
   Error error;
@@ -217,17 +218,12 @@ class SyslogListener::Loop {
   }
 
  private:
-  enum class Framing : unsigned char { kUnknown, kOctetCounting, kNewline };
-
   struct Connection {
     int fd = -1;
     std::string source;         // "tcp://peer"
     std::string buffer;         // received, not yet framed
     uint64_t buffer_offset = 0; // stream offset of buffer[0]
-    uint64_t line = 0;          // newline framing: frames seen so far
-    Framing framing = Framing::kUnknown;
-    uint64_t skip_bytes = 0;    // octet counting: rest of an oversize frame to drop
-    bool skip_line = false;     // newline framing: drop up to the next newline
+    SyslogFramingState framing;
   };
 
   void ReadDatagrams(int fd) {
@@ -245,13 +241,17 @@ class SyslogListener::Loop {
         last_udp_source_ = "udp://" + FormatEndpoint(peer);
       }
       size_t received = static_cast<size_t>(size);
+      // Event::line of a datagram: its 1-based sequence number in this listener, so that
+      // messages from one peer (all at offset 0) stay distinct.
+      const uint64_t sequence = ++udp_datagrams_;
       if (received > udp_buffer_.size()) {  // truncated by the kernel: surely oversize
         messages_.fetch_add(1, std::memory_order_relaxed);
         RejectOversize(std::string_view(udp_buffer_.data(), udp_buffer_.size()), received,
-                       last_udp_source_, 0, 0);
+                       last_udp_source_, sequence, 0);
         continue;
       }
-      HandleMessage(std::string_view(udp_buffer_.data(), received), last_udp_source_, 0, 0);
+      HandleMessage(std::string_view(udp_buffer_.data(), received), last_udp_source_, sequence,
+                    0);
     }
   }
 
@@ -291,150 +291,46 @@ class SyslogListener::Loop {
     }
   }
 
-  // Hands every complete frame in connection.buffer to HandleMessage and drops it from
-  // the buffer. At the end of the stream a trailing unterminated line still counts.
+  // Hands every complete frame in connection.buffer to HandleMessage (the framing
+  // itself is FrameSyslogStream, syslog_framing.h) and drops it from the buffer.
   // Returns false when the stream cannot be framed any more (bad octet count).
   bool FrameMessages(Connection& connection, bool at_end) {
-    std::string_view buffer = connection.buffer;
-    size_t pos = 0;
-    bool ok = true;
-    while (pos < buffer.size()) {
-      if (connection.framing == Framing::kUnknown) {
-        char first = buffer[pos];
-        if (first == '\n' || first == '\r' || first == ' ') {
-          ++pos;
-          continue;
-        }
-        // Octet counting starts with MSG-LEN and a space; a line that merely starts
-        // with a digit ("2024-05-01T... host app: msg") is newline framed.
-        connection.framing = Framing::kNewline;
-        if (first >= '1' && first <= '9') {
-          size_t digits_end = pos;
-          while (digits_end < buffer.size() && buffer[digits_end] >= '0' &&
-                 buffer[digits_end] <= '9') {
-            ++digits_end;
-          }
-          if (digits_end == buffer.size() && !at_end) {
-            connection.framing = Framing::kUnknown;
-            break;  // need more bytes to tell
-          }
-          if (digits_end < buffer.size() && buffer[digits_end] == ' ') {
-            connection.framing = Framing::kOctetCounting;
-          }
-        }
-      }
-      if (connection.framing == Framing::kOctetCounting) {
-        if (connection.skip_bytes > 0) {
-          size_t skip = std::min<uint64_t>(connection.skip_bytes, buffer.size() - pos);
-          pos += skip;
-          connection.skip_bytes -= skip;
-          continue;
-        }
-        char c = buffer[pos];
-        if (c == '\n' || c == '\r') {  // tolerated between frames
-          ++pos;
-          continue;
-        }
-        // MSG-LEN SP MSG
-        size_t digits_end = pos;
-        uint64_t length = 0;
-        while (digits_end < buffer.size() && digits_end - pos < 11 &&
-               buffer[digits_end] >= '0' && buffer[digits_end] <= '9') {
-          length = length * 10 + static_cast<uint64_t>(buffer[digits_end] - '0');
-          ++digits_end;
-        }
-        if (digits_end == buffer.size() && digits_end - pos < 11) {  // need more bytes
-          if (at_end) {
-            messages_.fetch_add(1, std::memory_order_relaxed);
-            Error error;
-            error.reason = "connection closed inside a frame header";
-            error.field = "frame";
-            Reject(std::move(error), buffer.substr(pos), connection.source, 0,
-                   connection.buffer_offset + pos, EventFormat::kUnknown);
-            pos = buffer.size();
-          }
-          break;
-        }
-        if (digits_end == pos || digits_end - pos > 10 || buffer[digits_end] != ' ' ||
-            buffer[pos] == '0') {
-          messages_.fetch_add(1, std::memory_order_relaxed);
-          Error error;
-          error.reason = "bad octet-counting frame: expected MSG-LEN and a space (RFC 6587); "
-                         "closing the connection";
-          error.field = "frame";
-          Reject(std::move(error), buffer.substr(pos, std::min<size_t>(64, buffer.size() - pos)),
-                 connection.source, 0, connection.buffer_offset + pos, EventFormat::kUnknown);
-          pos = buffer.size();
-          ok = false;
-          break;
-        }
-        size_t message_start = digits_end + 1;
-        if (length > options_.max_message_bytes) {
-          messages_.fetch_add(1, std::memory_order_relaxed);
-          size_t available = buffer.size() - message_start;
-          RejectOversize(buffer.substr(message_start, std::min<size_t>(available, kBadRawLimit)),
-                         length, connection.source, 0, connection.buffer_offset + pos);
-          connection.skip_bytes = length;
-          pos = message_start;
-          continue;
-        }
-        if (buffer.size() - message_start < length) {
-          if (at_end) {
-            messages_.fetch_add(1, std::memory_order_relaxed);
-            Error error;
-            error.reason = "connection closed inside a frame: " +
-                           std::to_string(buffer.size() - message_start) + " of " +
-                           std::to_string(length) + " bytes received";
-            error.field = "frame";
-            Reject(std::move(error), buffer.substr(message_start), connection.source, 0,
-                   connection.buffer_offset + pos, EventFormat::kUnknown);
-            pos = buffer.size();
-          }
-          break;
-        }
-        HandleMessage(buffer.substr(message_start, length), connection.source, 0,
-                      connection.buffer_offset + message_start);
-        pos = message_start + length;
-        continue;
-      }
-      // Newline (non-transparent) framing: LF ends a message; NUL is accepted as well.
-      size_t end = buffer.find_first_of(std::string_view("\n\0", 2), pos);
-      if (connection.skip_line) {
-        if (end == std::string_view::npos) {
-          pos = buffer.size();
-          break;
-        }
-        connection.skip_line = false;
-        pos = end + 1;
-        continue;
-      }
-      if (end == std::string_view::npos) {
-        size_t pending = buffer.size() - pos;
-        if (pending > options_.max_message_bytes + 1) {  // +1: a CR before the LF
-          messages_.fetch_add(1, std::memory_order_relaxed);
-          ++connection.line;
-          RejectOversize(buffer.substr(pos, std::min(pending, kBadRawLimit)), pending,
-                         connection.source, connection.line, connection.buffer_offset + pos,
-                         /*at_least=*/true);
-          connection.skip_line = true;
-          pos = buffer.size();
-        } else if (at_end) {
-          ++connection.line;
-          HandleMessage(buffer.substr(pos), connection.source, connection.line,
-                        connection.buffer_offset + pos);
-          pos = buffer.size();
-        }
-        break;
-      }
-      ++connection.line;
-      HandleMessage(buffer.substr(pos, end - pos), connection.source, connection.line,
-                    connection.buffer_offset + pos);
-      pos = end + 1;
-    }
-    connection.buffer.erase(0, pos);
-    connection.buffer_offset += pos;
-    return ok;
+    ConnectionFrames frames(*this, connection);
+    SyslogFramingResult result = FrameSyslogStream(connection.buffer, at_end,
+                                                   options_.max_message_bytes,
+                                                   connection.framing, frames);
+    connection.buffer.erase(0, result.consumed);
+    connection.buffer_offset += result.consumed;
+    return result.ok;
   }
+
+  // Turns what FrameSyslogStream finds on one connection into messages and bad records.
+  class ConnectionFrames : public SyslogFrameSink {
+   public:
+    ConnectionFrames(Loop& loop, const Connection& connection)
+        : loop_(loop), connection_(connection) {}
+    void Message(std::string_view message, uint64_t line, size_t offset) override {
+      loop_.HandleMessage(message, connection_.source, line, connection_.buffer_offset + offset);
+    }
+    void Oversize(std::string_view head, uint64_t size, bool at_least, uint64_t line,
+                  size_t offset) override {
+      loop_.messages_.fetch_add(1, std::memory_order_relaxed);
+      loop_.RejectOversize(head, size, connection_.source, line,
+                           connection_.buffer_offset + offset, at_least);
+    }
+    void FrameError(std::string reason, std::string_view raw, size_t offset) override {
+      loop_.messages_.fetch_add(1, std::memory_order_relaxed);
+      Error error;
+      error.reason = std::move(reason);
+      error.field = "frame";
+      loop_.Reject(std::move(error), raw, connection_.source, 0,
+                   connection_.buffer_offset + offset, EventFormat::kUnknown);
+    }
+
+   private:
+    Loop& loop_;
+    const Connection& connection_;
+  };
 
   void HandleMessage(std::string_view message, const std::string& source, uint64_t line,
                      uint64_t offset) {
@@ -508,6 +404,7 @@ class SyslogListener::Loop {
   sockaddr_storage last_udp_peer_{};
   socklen_t last_udp_peer_length_ = 0;
   std::string last_udp_source_;
+  uint64_t udp_datagrams_ = 0;  // datagrams received on all UDP sockets (loop thread only)
   // Written by the loop thread, read by stats() from any thread.
   std::atomic<uint64_t> messages_{0};
   std::atomic<uint64_t> events_{0};

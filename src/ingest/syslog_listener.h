@@ -8,6 +8,11 @@
 // RFC 3164 or bare CEF, whichever fits. Messages longer than max_message_bytes, and
 // messages that do not parse, go to the BadRecordSink.
 //
+// Event::line / offset: a UDP datagram has line = its 1-based sequence number among all
+// datagrams this listener received (so messages from one peer never share
+// source/line/offset) and offset 0; TCP newline framing sets line = message number in the
+// connection, TCP sets offset = byte offset of the message in the connection's stream.
+//
 // Threading: one background thread does all socket work and calls `handler` for every
 // event, one at a time, on that thread. The handler must not throw and must not call
 // Stop() or destroy the listener; it may keep the Event only for the call's duration.

@@ -181,6 +181,19 @@ std::optional<int64_t> ParseWindowsTime(std::string_view text) {
   return *time - remainder;
 }
 
+std::optional<WindowsSystemField> SystemFieldOfTextElement(std::string_view element) {
+  if (element == "EventID") return WindowsSystemField::kEventId;
+  if (element == "Version") return WindowsSystemField::kVersion;
+  if (element == "Level") return WindowsSystemField::kLevel;
+  if (element == "Task") return WindowsSystemField::kTask;
+  if (element == "Opcode") return WindowsSystemField::kOpcode;
+  if (element == "Keywords") return WindowsSystemField::kKeywords;
+  if (element == "EventRecordID") return WindowsSystemField::kEventRecordId;
+  if (element == "Channel") return WindowsSystemField::kChannel;
+  if (element == "Computer") return WindowsSystemField::kComputer;
+  return std::nullopt;
+}
+
 std::optional<std::string> KeywordsFromInteger(std::string_view decimal) {
   int64_t signed_value = 0;
   auto [end, ec] = std::from_chars(decimal.data(), decimal.data() + decimal.size(), signed_value);

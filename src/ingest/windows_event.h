@@ -87,6 +87,10 @@ class WindowsEventBuilder {
   NameInfo uncached_;  // used once the cache is full (hostile input with endless names)
 };
 
+// The <System> value carried as the text of a child element of <System> named
+// `element` (<EventID>4624</EventID>, ...); nothing for elements with attributes.
+std::optional<WindowsSystemField> SystemFieldOfTextElement(std::string_view element);
+
 // Parses a Windows event time (SystemTime, @timestamp, ...) with ParseTime and
 // truncates it to whole microseconds: EVTX keeps 100 ns ticks, evtx_dump and most
 // exporters write microseconds, and all forms of a record must agree.

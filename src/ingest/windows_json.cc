@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <simdjson.h>
@@ -102,6 +103,14 @@ bool AtEnd(od::document& document) {
 struct RecordProblem {
   std::string reason;
   std::string field;
+
+  // Keeps the reason and returns the code that carries it up (the reason is reported
+  // instead of the code).
+  error_code Report(std::string why, std::string field_name) {
+    reason = std::move(why);
+    field = std::move(field_name);
+    return simdjson::INCORRECT_TYPE;
+  }
 };
 
 // Shared by both JSON parsers: the padded copy of the record and the simdjson parser.
@@ -124,6 +133,43 @@ class JsonRecordReader {
 Result<ParseOutcome> JsonFailure(error_code error, const RecordProblem& problem) {
   if (!problem.reason.empty()) return Fail(problem.reason, problem.field);
   return Fail(std::string("JSON: ") + simdjson::error_message(error), problem.field);
+}
+
+// Calls on_member(key, value) for each member of `object`, keys unescaped; stops at the
+// first error.
+template <typename OnMember>
+error_code ForEachMember(od::object& object, OnMember&& on_member) {
+  for (auto member : object) {
+    od::field field;
+    if (auto error = std::move(member).get(field); error) return error;
+    std::string_view key;
+    if (auto error = field.unescaped_key().get(key); error) return error;
+    od::value value = field.value();
+    if (auto error = on_member(key, value); error) return error;
+  }
+  return simdjson::SUCCESS;
+}
+
+// ForEachMember of an object value.
+template <typename OnMember>
+error_code ForEachMember(od::value& value, OnMember&& on_member) {
+  od::object object;
+  if (auto error = value.get_object().get(object); error) return error;
+  return ForEachMember(object, std::forward<OnMember>(on_member));
+}
+
+// Calls on_element(element) for each element of the array `value`; stops at the first
+// error.
+template <typename OnElement>
+error_code ForEachElement(od::value& value, OnElement&& on_element) {
+  od::array array;
+  if (auto error = value.get_array().get(array); error) return error;
+  for (auto element_result : array) {
+    od::value element;
+    if (auto error = element_result.get(element); error) return error;
+    if (auto error = on_element(element); error) return error;
+  }
+  return simdjson::SUCCESS;
 }
 
 // ---------------------------------------------------------------------------------
@@ -149,41 +195,34 @@ class WindowsJsonParser : public RecordParser {
     od::object root;
     if (auto error = document.get_object().get(root); error) return error;
     bool event_seen = false;
-    for (auto member : root) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
-      if (key != "Event") continue;
-      if (event_seen) return Problem("two \"Event\" members", "Event");
+    auto error = ForEachMember(root, [&](std::string_view key, od::value& value) {
+      if (key != "Event") return simdjson::SUCCESS;
+      if (event_seen) return problem_.Report("two \"Event\" members", "Event");
       event_seen = true;
       od::object event;
-      if (auto error = field.value().get_object().get(event); error) return error;
-      if (auto error = ReadEvent(event, out); error) return error;
-    }
+      if (auto error = value.get_object().get(event); error) return error;
+      return ReadEvent(event, out);
+    });
+    if (error) return error;
     if (!AtEnd(document)) return simdjson::TRAILING_CONTENT;
-    if (!event_seen) return Problem("no \"Event\" object", "Event");
+    if (!event_seen) return problem_.Report("no \"Event\" object", "Event");
     return simdjson::SUCCESS;
   }
 
   error_code ReadEvent(od::object& event, Event& out) {
     bool system_seen = false;
-    for (auto member : event) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
+    auto error = ForEachMember(event, [&](std::string_view key, od::value& value) {
       if (key == "System") {
         system_seen = true;
         od::object system;
-        if (auto error = field.value().get_object().get(system); error) return error;
-        if (auto error = ReadSystem(system, out); error) return error;
-      } else if (key == "EventData" || key == "UserData") {
-        od::value value = field.value();
-        if (auto error = Visit(key, value, 0); error) return error;
+        if (auto error = value.get_object().get(system); error) return error;
+        return ReadSystem(system, out);
       }
-    }
-    if (!system_seen) return Problem("no \"System\" object", "System");
+      if (key == "EventData" || key == "UserData") return Visit(key, value, 0);
+      return simdjson::SUCCESS;
+    });
+    if (error) return error;
+    if (!system_seen) return problem_.Report("no \"System\" object", "System");
     return simdjson::SUCCESS;
   }
 
@@ -193,22 +232,9 @@ class WindowsJsonParser : public RecordParser {
     od::json_type type;
     if (auto error = value.type().get(type); error) return error;
     if (type == od::json_type::null) return simdjson::SUCCESS;
-    od::object object;
-    if (auto error = value.get_object().get(object); error) return error;
-    for (auto member : object) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
-      if (key != "#attributes") continue;
-      od::object attributes;
-      if (auto error = field.value().get_object().get(attributes); error) return error;
-      for (auto attribute_member : attributes) {
-        od::field attribute;
-        if (auto error = std::move(attribute_member).get(attribute); error) return error;
-        std::string_view name;
-        if (auto error = attribute.unescaped_key().get(name); error) return error;
-        od::value attribute_value = attribute.value();
+    return ForEachMember(value, [&](std::string_view key, od::value& attributes) {
+      if (key != "#attributes") return simdjson::SUCCESS;
+      return ForEachMember(attributes, [&](std::string_view name, od::value& attribute_value) {
         od::json_type attribute_type;
         if (auto error = attribute_value.type().get(attribute_type); error) return error;
         std::string_view text;
@@ -216,12 +242,10 @@ class WindowsJsonParser : public RecordParser {
         if (auto error = ScalarText(attribute_value, attribute_type, text, present); error) {
           return error;
         }
-        if (present) {
-          if (auto error = on_attribute(name, text); error) return error;
-        }
-      }
-    }
-    return simdjson::SUCCESS;
+        if (!present) return simdjson::SUCCESS;
+        return on_attribute(name, text);
+      });
+    });
   }
 
   // A System element's text: a scalar, or the "#text" of {"#text":..,"#attributes":..}.
@@ -230,32 +254,18 @@ class WindowsJsonParser : public RecordParser {
     if (auto error = value.type().get(type); error) return error;
     if (type != od::json_type::object) return ScalarText(value, type, text, present);
     present = false;
-    od::object object;
-    if (auto error = value.get_object().get(object); error) return error;
-    for (auto member : object) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
-      if (key != "#text") continue;
-      od::value text_value = field.value();
+    return ForEachMember(value, [&](std::string_view key, od::value& text_value) {
+      if (key != "#text") return simdjson::SUCCESS;
       od::json_type text_type;
       if (auto error = text_value.type().get(text_type); error) return error;
-      if (auto error = ScalarText(text_value, text_type, text, present); error) return error;
-    }
-    return simdjson::SUCCESS;
+      return ScalarText(text_value, text_type, text, present);
+    });
   }
 
   error_code ReadSystem(od::object& system, Event& out) {
-    for (auto member : system) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
-      od::value value = field.value();
-      error_code error = simdjson::SUCCESS;
+    return ForEachMember(system, [&](std::string_view key, od::value& value) {
       if (key == "Provider") {
-        error = ForEachAttribute(value, [&](std::string_view name, std::string_view text) {
+        return ForEachAttribute(value, [&](std::string_view name, std::string_view text) {
           if (name == "Name") builder_.SetSystem(WindowsSystemField::kProviderName, text);
           if (name == "Guid") builder_.SetSystem(WindowsSystemField::kProviderGuid, text);
           if (name == "EventSourceName") {
@@ -263,73 +273,63 @@ class WindowsJsonParser : public RecordParser {
           }
           return simdjson::SUCCESS;
         });
-      } else if (key == "TimeCreated") {
-        error = ForEachAttribute(value, [&](std::string_view name, std::string_view text) {
+      }
+      if (key == "TimeCreated") {
+        return ForEachAttribute(value, [&](std::string_view name, std::string_view text) {
           if (name != "SystemTime" || text.empty()) return simdjson::SUCCESS;
           auto time = ParseWindowsTime(text);
-          if (!time) return Problem("bad SystemTime '" + std::string(text) + "'", "SystemTime");
+          if (!time) {
+            return problem_.Report("bad SystemTime '" + std::string(text) + "'", "SystemTime");
+          }
           out.timestamp_ns = *time;
           return simdjson::SUCCESS;
         });
-      } else if (key == "Correlation") {
-        error = ForEachAttribute(value, [&](std::string_view name, std::string_view text) {
+      }
+      if (key == "Correlation") {
+        return ForEachAttribute(value, [&](std::string_view name, std::string_view text) {
           if (name == "ActivityID") builder_.SetSystem(WindowsSystemField::kActivityId, text);
           if (name == "RelatedActivityID") {
             builder_.SetSystem(WindowsSystemField::kRelatedActivityId, text);
           }
           return simdjson::SUCCESS;
         });
-      } else if (key == "Execution") {
-        error = ForEachAttribute(value, [&](std::string_view name, std::string_view text) {
+      }
+      if (key == "Execution") {
+        return ForEachAttribute(value, [&](std::string_view name, std::string_view text) {
           if (name == "ProcessID") builder_.SetSystem(WindowsSystemField::kProcessId, text);
           if (name == "ThreadID") builder_.SetSystem(WindowsSystemField::kThreadId, text);
           return simdjson::SUCCESS;
         });
-      } else if (key == "Security") {
-        error = ForEachAttribute(value, [&](std::string_view name, std::string_view text) {
+      }
+      if (key == "Security") {
+        return ForEachAttribute(value, [&](std::string_view name, std::string_view text) {
           if (name == "UserID") builder_.SetSystem(WindowsSystemField::kUserId, text);
           return simdjson::SUCCESS;
         });
-      } else if (auto slot = TextSystemField(key)) {
+      }
+      if (auto slot = SystemFieldOfTextElement(key)) {
         std::string_view text;
         bool present = false;
-        error = ElementText(value, text, present);
+        error_code error = ElementText(value, text, present);
         if (!error && present) builder_.SetSystem(*slot, text);
+        return error;
       }
-      if (error) return error;
-    }
-    return simdjson::SUCCESS;
-  }
-
-  static std::optional<WindowsSystemField> TextSystemField(std::string_view name) {
-    if (name == "EventID") return WindowsSystemField::kEventId;
-    if (name == "Version") return WindowsSystemField::kVersion;
-    if (name == "Level") return WindowsSystemField::kLevel;
-    if (name == "Task") return WindowsSystemField::kTask;
-    if (name == "Opcode") return WindowsSystemField::kOpcode;
-    if (name == "Keywords") return WindowsSystemField::kKeywords;
-    if (name == "EventRecordID") return WindowsSystemField::kEventRecordId;
-    if (name == "Channel") return WindowsSystemField::kChannel;
-    if (name == "Computer") return WindowsSystemField::kComputer;
-    return std::nullopt;
+      return simdjson::SUCCESS;
+    });
   }
 
   // The JSON image of the XML leaf rule (see windows_xml.cc): a scalar under key K is
   // the value of K; {"#text": v} belongs to its element's name ("Data" elements take
   // their Name attribute); arrays repeat their key; other members are child elements.
   error_code Visit(std::string_view name, od::value& value, int depth) {
-    if (depth > kWindowsMaxDepth) return Problem("EventData nested too deeply", std::string(name));
+    if (depth > kWindowsMaxDepth) {
+      return problem_.Report("EventData nested too deeply", std::string(name));
+    }
     od::json_type type;
     if (auto error = value.type().get(type); error) return error;
     if (type == od::json_type::array) {
-      od::array array;
-      if (auto error = value.get_array().get(array); error) return error;
-      for (auto element_result : array) {
-        od::value element;
-        if (auto error = element_result.get(element); error) return error;
-        if (auto error = Visit(name, element, depth + 1); error) return error;
-      }
-      return simdjson::SUCCESS;
+      return ForEachElement(value,
+                            [&](od::value& element) { return Visit(name, element, depth + 1); });
     }
     if (type != od::json_type::object) {
       std::string_view text;
@@ -338,44 +338,21 @@ class WindowsJsonParser : public RecordParser {
       if (present) builder_.AddData(name, text);
       return simdjson::SUCCESS;
     }
-    od::object object;
-    if (auto error = value.get_object().get(object); error) return error;
     std::string_view text_name = name;
-    for (auto member : object) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
-      od::value child = field.value();
+    return ForEachMember(value, [&](std::string_view key, od::value& child) {
       if (key == "#attributes") {
-        if (name != "Data") continue;
-        od::object attributes;
-        if (auto error = child.get_object().get(attributes); error) return error;
-        for (auto attribute_member : attributes) {
-          od::field attribute;
-          if (auto error = std::move(attribute_member).get(attribute); error) return error;
-          std::string_view attribute_name;
-          if (auto error = attribute.unescaped_key().get(attribute_name); error) return error;
-          if (attribute_name != "Name") continue;
+        if (name != "Data") return simdjson::SUCCESS;
+        return ForEachMember(child, [&](std::string_view attribute_name, od::value& attribute) {
+          if (attribute_name != "Name") return simdjson::SUCCESS;
           std::string_view data_name;
-          if (attribute.value().get_string().get(data_name) == simdjson::SUCCESS &&
-              !data_name.empty()) {
+          if (attribute.get_string().get(data_name) == simdjson::SUCCESS && !data_name.empty()) {
             text_name = data_name;
           }
-        }
-      } else if (key == "#text") {
-        if (auto error = Visit(text_name, child, depth + 1); error) return error;
-      } else {
-        if (auto error = Visit(key, child, depth + 1); error) return error;
+          return simdjson::SUCCESS;
+        });
       }
-    }
-    return simdjson::SUCCESS;
-  }
-
-  error_code Problem(std::string reason, std::string field) {
-    problem_.reason = std::move(reason);
-    problem_.field = std::move(field);
-    return simdjson::INCORRECT_TYPE;  // the reason in problem_ is reported instead
+      return Visit(key == "#text" ? text_name : key, child, depth + 1);
+    });
   }
 
   JsonRecordReader reader_;
@@ -471,46 +448,44 @@ class WindowsFlatParser : public RecordParser {
     // winlogbeat puts the record under "winlog" and ECS copies of it at the top level,
     // which are skipped; nxlog puts everything at the top level.
     bool winlogbeat = false;
-    for (auto member : root) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
+    auto error = ForEachMember(root, [&](std::string_view key, od::value&) {
       if (key == "winlog") winlogbeat = true;
-    }
+      return simdjson::SUCCESS;
+    });
+    if (error) return error;
     if (!AtEnd(document)) return simdjson::TRAILING_CONTENT;
     document.rewind();
     if (auto error = document.get_object().get(root); error) return error;
-    for (auto member : root) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
-      od::value value = field.value();
-      error_code error = simdjson::SUCCESS;
-      if (key == "@timestamp") {
-        error = TimeCandidate(value, kTimestamp);
-      } else if (winlogbeat) {
-        if (key == "winlog") {
-          od::object winlog;
-          error = value.get_object().get(winlog);
-          if (!error) error = ReadWinlog(winlog);
-        } else if (key == "message") {
-          path_.assign(key);
-          error = VisitFlat(value, 0);
-        }
-      } else {
-        error = ReadFlatMember(key, value);
+    return ForEachMember(root, [&](std::string_view key, od::value& value) {
+      if (key == "@timestamp") return TimeCandidate(value, kTimestamp);
+      if (!winlogbeat) return ReadFlatMember(key, value);
+      if (key == "winlog") {
+        od::object winlog;
+        if (auto error = value.get_object().get(winlog); error) return error;
+        return ReadWinlog(winlog);
       }
-      if (error) return error;
-    }
-    return simdjson::SUCCESS;
+      if (key == "message") {
+        path_.assign(key);
+        return VisitFlat(value, 0);
+      }
+      return simdjson::SUCCESS;
+    });
   }
 
   error_code TimeCandidate(od::value& value, TimeSource source) {
     std::string_view text;
     if (value.get_string().get(text) == simdjson::SUCCESS) time_candidates_[source] = text;
     return simdjson::SUCCESS;
+  }
+
+  // The text of a member that must hold a single value; `present` is false for null.
+  error_code SingleValueText(std::string_view key, od::value& value, od::json_type& type,
+                             std::string_view& text, bool& present) {
+    if (auto error = value.type().get(type); error) return error;
+    if (type == od::json_type::object || type == od::json_type::array) {
+      return problem_.Report("expected a single value", std::string(key));
+    }
+    return ScalarText(value, type, text, present);
   }
 
   error_code ReadFlatMember(std::string_view key, od::value& value) {
@@ -530,13 +505,9 @@ class WindowsFlatParser : public RecordParser {
       return VisitFlat(value, 0);
     }
     od::json_type type;
-    if (auto error = value.type().get(type); error) return error;
     std::string_view text;
     bool present = false;
-    if (type == od::json_type::object || type == od::json_type::array) {
-      return Problem("expected a single value", std::string(key));
-    }
-    if (auto error = ScalarText(value, type, text, present); error) return error;
+    if (auto error = SingleValueText(key, value, type, text, present); error) return error;
     if (!present) return simdjson::SUCCESS;
     if (*system == WindowsSystemField::kEventId) event_id_seen_ = true;
     if (*system == WindowsSystemField::kKeywords && type == od::json_type::number) {
@@ -550,56 +521,30 @@ class WindowsFlatParser : public RecordParser {
   }
 
   error_code ReadWinlog(od::object& winlog) {
-    for (auto member : winlog) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
-      od::value value = field.value();
-      error_code error = simdjson::SUCCESS;
-      if (key == "event_data" || key == "user_data") {
-        error = ReadWinlogData(value);
-      } else if (key == "process") {
-        error = ReadWinlogProcess(value);
-      } else if (key == "user") {
-        error = ReadWinlogUser(value);
-      } else if (auto system = WinlogSystemField(key)) {
-        error = SetSystemFromScalar(*system, key, value);
-      } else {
-        path_.assign("winlog.");
-        path_.append(key);
-        error = VisitFlat(value, 0);
-      }
-      if (error) return error;
-    }
-    return simdjson::SUCCESS;
+    return ForEachMember(winlog, [&](std::string_view key, od::value& value) {
+      if (key == "event_data" || key == "user_data") return ReadWinlogData(value);
+      if (key == "process") return ReadWinlogProcess(value);
+      if (key == "user") return ReadWinlogUser(value);
+      if (auto system = WinlogSystemField(key)) return SetSystemFromScalar(*system, key, value);
+      path_.assign("winlog.");
+      path_.append(key);
+      return VisitFlat(value, 0);
+    });
   }
 
   // winlog.event_data / winlog.user_data: an object of EventData names.
   error_code ReadWinlogData(od::value& value) {
-    od::object data;
-    if (auto error = value.get_object().get(data); error) return error;
-    for (auto member : data) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view name;
-      if (auto error = field.unescaped_key().get(name); error) return error;
-      od::value data_value = field.value();
-      if (auto error = VisitLeaves(name, data_value, 0); error) return error;
-    }
-    return simdjson::SUCCESS;
+    return ForEachMember(value, [&](std::string_view name, od::value& data_value) {
+      return VisitLeaves(name, data_value, 0);
+    });
   }
 
   error_code SetSystemFromScalar(WindowsSystemField system, std::string_view key,
                                  od::value& value) {
     od::json_type type;
-    if (auto error = value.type().get(type); error) return error;
-    if (type == od::json_type::object || type == od::json_type::array) {
-      return Problem("expected a single value", std::string(key));
-    }
     std::string_view text;
     bool present = false;
-    if (auto error = ScalarText(value, type, text, present); error) return error;
+    if (auto error = SingleValueText(key, value, type, text, present); error) return error;
     if (!present) return simdjson::SUCCESS;
     if (system == WindowsSystemField::kEventId) event_id_seen_ = true;
     builder_.SetSystem(system, text);
@@ -608,95 +553,47 @@ class WindowsFlatParser : public RecordParser {
 
   // winlog.process: {"pid": .., "thread": {"id": ..}}
   error_code ReadWinlogProcess(od::value& value) {
-    od::object process;
-    if (auto error = value.get_object().get(process); error) return error;
-    for (auto member : process) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
-      od::value child = field.value();
+    return ForEachMember(value, [&](std::string_view key, od::value& child) {
       if (key == "pid") {
-        if (auto error = SetSystemFromScalar(WindowsSystemField::kProcessId, "winlog.process.pid",
-                                             child);
-            error) {
-          return error;
-        }
-      } else if (key == "thread") {
-        od::object thread;
-        if (auto error = child.get_object().get(thread); error) return error;
-        for (auto thread_member : thread) {
-          od::field thread_field;
-          if (auto error = std::move(thread_member).get(thread_field); error) return error;
-          std::string_view thread_key;
-          if (auto error = thread_field.unescaped_key().get(thread_key); error) return error;
-          if (thread_key != "id") continue;
-          od::value id = thread_field.value();
-          if (auto error = SetSystemFromScalar(WindowsSystemField::kThreadId,
-                                               "winlog.process.thread.id", id);
-              error) {
-            return error;
-          }
-        }
+        return SetSystemFromScalar(WindowsSystemField::kProcessId, "winlog.process.pid", child);
       }
-    }
-    return simdjson::SUCCESS;
+      if (key != "thread") return simdjson::SUCCESS;
+      return ForEachMember(child, [&](std::string_view thread_key, od::value& id) {
+        if (thread_key != "id") return simdjson::SUCCESS;
+        return SetSystemFromScalar(WindowsSystemField::kThreadId, "winlog.process.thread.id", id);
+      });
+    });
   }
 
   // winlog.user: "identifier" is the <Security UserID>; the resolved name, domain and
   // type are kept as winlog.user.*.
   error_code ReadWinlogUser(od::value& value) {
-    od::object user;
-    if (auto error = value.get_object().get(user); error) return error;
-    for (auto member : user) {
-      od::field field;
-      if (auto error = std::move(member).get(field); error) return error;
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key); error) return error;
-      od::value child = field.value();
-      error_code error;
+    return ForEachMember(value, [&](std::string_view key, od::value& child) {
       if (key == "identifier") {
-        error = SetSystemFromScalar(WindowsSystemField::kUserId, "winlog.user.identifier", child);
-      } else {
-        path_.assign("winlog.user.");
-        path_.append(key);
-        error = VisitFlat(child, 0);
+        return SetSystemFromScalar(WindowsSystemField::kUserId, "winlog.user.identifier", child);
       }
-      if (error) return error;
-    }
-    return simdjson::SUCCESS;
+      path_.assign("winlog.user.");
+      path_.append(key);
+      return VisitFlat(child, 0);
+    });
   }
 
   // EventData/UserData values in winlogbeat: scalars by name, nested elements by leaf.
   error_code VisitLeaves(std::string_view name, od::value& value, int depth) {
-    if (depth > kWindowsMaxDepth) return Problem("event data nested too deeply", std::string(name));
+    if (depth > kWindowsMaxDepth) {
+      return problem_.Report("event data nested too deeply", std::string(name));
+    }
     od::json_type type;
     if (auto error = value.type().get(type); error) return error;
     if (type == od::json_type::array) {
-      od::array array;
-      if (auto error = value.get_array().get(array); error) return error;
-      for (auto element_result : array) {
-        od::value element;
-        if (auto error = element_result.get(element); error) return error;
-        if (auto error = VisitLeaves(name, element, depth + 1); error) return error;
-      }
-      return simdjson::SUCCESS;
+      return ForEachElement(
+          value, [&](od::value& element) { return VisitLeaves(name, element, depth + 1); });
     }
     if (type == od::json_type::object) {
-      od::object object;
-      if (auto error = value.get_object().get(object); error) return error;
-      for (auto member : object) {
-        od::field field;
-        if (auto error = std::move(member).get(field); error) return error;
-        std::string_view key;
-        if (auto error = field.unescaped_key().get(key); error) return error;
-        od::value child = field.value();
-        if (key == "xmlns" || key == "#attributes") continue;
-        if (auto error = VisitLeaves(key == "#text" ? name : key, child, depth + 1); error) {
-          return error;
-        }
-      }
-      return simdjson::SUCCESS;
+      return ForEachMember(value, [&](std::string_view key, od::value& child) {
+        if (key == "xmlns" || key == "#attributes") return simdjson::SUCCESS;
+        return VisitLeaves(key == "#text" ? name : key, child, depth + 1);
+      });
     }
     std::string_view text;
     bool present = false;
@@ -708,34 +605,21 @@ class WindowsFlatParser : public RecordParser {
   // Other members: scalars under their name, arrays repeat it, objects flatten to
   // dotted names ("winlog.keywords", "host.name").
   error_code VisitFlat(od::value& value, int depth) {
-    if (depth > kWindowsMaxDepth) return Problem("object nested too deeply", path_);
+    if (depth > kWindowsMaxDepth) return problem_.Report("object nested too deeply", path_);
     od::json_type type;
     if (auto error = value.type().get(type); error) return error;
     if (type == od::json_type::array) {
-      od::array array;
-      if (auto error = value.get_array().get(array); error) return error;
-      for (auto element_result : array) {
-        od::value element;
-        if (auto error = element_result.get(element); error) return error;
-        if (auto error = VisitFlat(element, depth + 1); error) return error;
-      }
-      return simdjson::SUCCESS;
+      return ForEachElement(value, [&](od::value& element) { return VisitFlat(element, depth + 1); });
     }
     if (type == od::json_type::object) {
-      od::object object;
-      if (auto error = value.get_object().get(object); error) return error;
       const size_t base = path_.size();
-      for (auto member : object) {
-        od::field field;
-        if (auto error = std::move(member).get(field); error) return error;
-        std::string_view key;
-        if (auto error = field.unescaped_key().get(key); error) return error;
+      auto error = ForEachMember(value, [&](std::string_view key, od::value& child) {
         path_.resize(base);
         path_.push_back('.');
         path_.append(key);
-        od::value child = field.value();
-        if (auto error = VisitFlat(child, depth + 1); error) return error;
-      }
+        return VisitFlat(child, depth + 1);
+      });
+      if (error) return error;
       path_.resize(base);
       return simdjson::SUCCESS;
     }
@@ -744,12 +628,6 @@ class WindowsFlatParser : public RecordParser {
     if (auto error = ScalarText(value, type, text, present); error) return error;
     if (present) builder_.AddData(path_, text);
     return simdjson::SUCCESS;
-  }
-
-  error_code Problem(std::string reason, std::string field) {
-    problem_.reason = std::move(reason);
-    problem_.field = std::move(field);
-    return simdjson::INCORRECT_TYPE;  // the reason in problem_ is reported instead
   }
 
   JsonRecordReader reader_;

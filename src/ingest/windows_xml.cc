@@ -419,24 +419,11 @@ class WindowsXmlParser : public RecordParser {
         if (document_.attribute(c, "UserID", value)) {
           builder_.SetSystem(WindowsSystemField::kUserId, value);
         }
-      } else if (auto field = TextSystemField(name)) {
+      } else if (auto field = SystemFieldOfTextElement(name)) {
         builder_.SetSystem(*field, document_.text(c));
       }
     }
     return {};
-  }
-
-  static std::optional<WindowsSystemField> TextSystemField(std::string_view name) {
-    if (name == "EventID") return WindowsSystemField::kEventId;
-    if (name == "Version") return WindowsSystemField::kVersion;
-    if (name == "Level") return WindowsSystemField::kLevel;
-    if (name == "Task") return WindowsSystemField::kTask;
-    if (name == "Opcode") return WindowsSystemField::kOpcode;
-    if (name == "Keywords") return WindowsSystemField::kKeywords;
-    if (name == "EventRecordID") return WindowsSystemField::kEventRecordId;
-    if (name == "Channel") return WindowsSystemField::kChannel;
-    if (name == "Computer") return WindowsSystemField::kComputer;
-    return std::nullopt;
   }
 
   // A leaf element is one name/value: <Data Name="N">v</Data> is N, <Data>v</Data> is

@@ -3,15 +3,16 @@
 // (MapZeekField) that the TSV parser shares; docs/schema/zeek-suricata.md documents it.
 #include <simdjson.h>
 
-#include <cstdint>
-#include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "core/event.h"
+#include "ingest/http_url.h"
 #include "ingest/ingest.h"
+#include "ingest/json_fields.h"
 #include "ingest/parsers.h"
 
 namespace aegis::ingest {
@@ -203,130 +204,38 @@ std::string_view FindLogPath(std::string_view record) {
   return {};
 }
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-// Checks a JSON number token and says whether it is an integer. The on-demand parser
-// does not validate numbers it is not asked to convert.
-bool CheckNumber(std::string_view token, bool& is_integer) {
-  size_t i = 0;
-  if (i < token.size() && token[i] == '-') ++i;
-  size_t digits_start = i;
-  while (i < token.size() && IsDigit(token[i])) ++i;
-  if (i == digits_start) return false;
-  is_integer = true;
-  if (i < token.size() && token[i] == '.') {
-    is_integer = false;
-    size_t frac_start = ++i;
-    while (i < token.size() && IsDigit(token[i])) ++i;
-    if (i == frac_start) return false;
-  }
-  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
-    is_integer = false;
-    ++i;
-    if (i < token.size() && (token[i] == '+' || token[i] == '-')) ++i;
-    size_t exp_start = i;
-    while (i < token.size() && IsDigit(token[i])) ++i;
-    if (i == exp_start) return false;
-  }
-  return i == token.size();
-}
-
 // Zeek writes every time value in JSON as "2018-03-24T17:15:20.865716Z": a field of
 // Zeek type `time` that the mapping table does not list is recognised by its shape.
 bool LooksLikeZeekTime(std::string_view s) {
   return s.size() == 27 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
-         s[16] == ':' && s[19] == '.' && s[26] == 'Z' && IsDigit(s[0]) && IsDigit(s[25]);
+         s[16] == ':' && s[19] == '.' && s[26] == 'Z' && IsAsciiDigit(s[0]) &&
+         IsAsciiDigit(s[25]);
 }
-
-std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-// Equality for field names, inline and a word at a time: a call to memcmp per field
-// was a tenth of the parse time. Loads stay inside both strings.
-bool SameShortText(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  auto load64 = [](const char* p) {
-    uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  };
-  auto load32 = [](const char* p) {
-    uint32_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  };
-  if (n >= 8 && n <= 16) {
-    return load64(a.data()) == load64(b.data()) &&
-           load64(a.data() + n - 8) == load64(b.data() + n - 8);
-  }
-  if (n >= 4 && n < 8) {
-    return load32(a.data()) == load32(b.data()) &&
-           load32(a.data() + n - 4) == load32(b.data() + n - 4);
-  }
-  if (n < 4) {
-    for (size_t i = 0; i < n; ++i) {
-      if (a[i] != b[i]) return false;
-    }
-    return true;
-  }
-  return a == b;
-}
-
-constexpr int kMaxNesting = 16;
-// Field names are interned for the life of the process: a parser accepts at most this
-// many distinct names, so that garbage with ever new keys cannot grow memory forever.
-constexpr size_t kMaxDistinctNames = 8192;
 
 class ZeekJsonParser final : public RecordParser {
  public:
   EventFormat format() const override { return EventFormat::kZeekJson; }
 
   Result<ParseOutcome> Parse(std::string_view record, Event& out) override {
-    namespace od = simdjson::ondemand;
-    // The on-demand parser reads up to SIMDJSON_PADDING bytes past the end.
-    if (padded_.size() < record.size() + simdjson::SIMDJSON_PADDING) {
-      padded_.resize(record.size() + simdjson::SIMDJSON_PADDING);
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::object object;
+    if (auto opened = reader_.Open(record, doc, object); !opened) {
+      return std::unexpected(opened.error());
     }
-    std::memcpy(padded_.data(), record.data(), record.size());
-    od::document doc;
-    if (parser_.iterate(padded_.data(), record.size(), padded_.size()).get(doc) !=
-        simdjson::SUCCESS) {
-      return Fail("not JSON");
-    }
-    od::object object;
-    if (doc.get_object().get(object) != simdjson::SUCCESS) return Fail("not a JSON object");
     SelectLog(FindLogPath(record));
     name_.clear();
     if (auto walked = WalkObject(object, out, 0); !walked) return std::unexpected(walked.error());
-    const char* trailing = nullptr;
-    if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
-      return Fail("trailing characters after the JSON object");
+    if (auto ended = JsonObjectReader::CheckNothingFollows(doc); !ended) {
+      return std::unexpected(ended.error());
     }
-    if (log_->is_http) AddHttpUrl(out);
+    if (log_->is_http) http_url_.AddFullUrl(out);
     return ParseOutcome::kEvent;
   }
 
  private:
-  struct CachedField {
-    std::string original;  // full dotted name
-    ZeekMapping mapping;
-    bool is_ts = false;
-    CachedField* next = nullptr;  // the field that followed this one in the last record
-  };
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct LogCache {
     bool is_http = false;
-    CachedField* first = nullptr;  // the first field of the last record
-    std::unordered_map<std::string, CachedField, StringHash, std::equal_to<>> by_name;
+    JsonFieldTable fields;
   };
 
   void SelectLog(std::string_view path) {
@@ -339,31 +248,17 @@ class ZeekJsonParser final : public RecordParser {
       }
       log_ = &it->second;
     }
-    previous_ = nullptr;
+    fields_.StartRecord(log_->fields);
   }
 
-  // Records of one log mostly list the same fields in the same order: try the field
-  // that followed the previous one last time before hashing the name.
-  // nullptr when the record would add a name beyond kMaxDistinctNames.
-  const CachedField* Lookup(std::string_view original) {
-    CachedField*& expected = previous_ == nullptr ? log_->first : previous_->next;
-    if (expected != nullptr && SameShortText(expected->original, original)) {
-      previous_ = expected;
-      return expected;
-    }
-    auto it = log_->by_name.find(original);
-    if (it == log_->by_name.end()) {
-      if (distinct_names_ >= kMaxDistinctNames) return nullptr;
-      ++distinct_names_;
-      CachedField field;
-      field.original.assign(original);
-      field.mapping = MapZeekField(log_path_, original);
-      field.is_ts = original == "ts";
-      it = log_->by_name.emplace(field.original, std::move(field)).first;
-    }
-    expected = &it->second;
-    previous_ = &it->second;
-    return &it->second;
+  // nullptr when the record would add a name beyond kJsonMaxDistinctNames.
+  const CachedJsonField* Lookup(std::string_view original) {
+    return fields_.Lookup(original, [this](std::string_view name, CachedJsonField& field) {
+      ZeekMapping mapping = MapZeekField(log_path_, name);
+      field.key = std::move(mapping.key);
+      field.type = mapping.type;
+      field.is_timestamp = name == "ts";
+    });
   }
 
   Result<void> WalkObject(simdjson::ondemand::object& object, Event& out, int depth) {
@@ -371,7 +266,7 @@ class ZeekJsonParser final : public RecordParser {
     const size_t prefix_size = name_.size();
     for (auto field_result : object) {
       std::string_view key;
-      if (!ReadKey(field_result, key)) return Bad("malformed key");
+      if (!ReadJsonKey(field_result, key)) return JsonFieldError("malformed key");
       if (prefix_size == 0 && key.empty()) continue;  // an empty key names nothing: skipped
       // Top-level names (nearly all in Zeek logs) are used as they are; nested ones are
       // joined to their parents' in name_.
@@ -385,23 +280,27 @@ class ZeekJsonParser final : public RecordParser {
       // Kept as a result: copying the value out of it costs a store-forwarding stall.
       simdjson::simdjson_result<od::value> value = field_result.value();
       od::json_type type;
-      if (value.type().get(type) != simdjson::SUCCESS) return Bad("malformed value", name);
-      if (type == od::json_type::object && depth < kMaxNesting) {
+      if (value.type().get(type) != simdjson::SUCCESS) {
+        return JsonFieldError("malformed value", name);
+      }
+      if (type == od::json_type::object && depth < kJsonMaxNesting) {
         od::object inner;
         if (value.get_object().get(inner) != simdjson::SUCCESS) {
-          return Bad("malformed object", name);
+          return JsonFieldError("malformed object", name);
         }
         if (prefix_size == 0) name_.assign(key);
         if (auto r = WalkObject(inner, out, depth + 1); !r) return r;
         name_.resize(prefix_size);
         continue;
       }
-      const CachedField* found = Lookup(name);
-      if (found == nullptr) return Bad("too many distinct field names", name);
-      const CachedField& cached = *found;
+      const CachedJsonField* found = Lookup(name);
+      if (found == nullptr) return JsonFieldError("too many distinct field names", name);
+      const CachedJsonField& cached = *found;
       if (type == od::json_type::array) {
         od::array array;
-        if (value.get_array().get(array) != simdjson::SUCCESS) return Bad("malformed array", name);
+        if (value.get_array().get(array) != simdjson::SUCCESS) {
+          return JsonFieldError("malformed array", name);
+        }
         for (auto element_result : array) {
           if (auto r = AddValue(cached, element_result, out, true); !r) return r;
         }
@@ -414,22 +313,24 @@ class ZeekJsonParser final : public RecordParser {
   }
 
   // `in_array`: an element of a set or vector.
-  Result<void> AddValue(const CachedField& cached,
+  Result<void> AddValue(const CachedJsonField& cached,
                         simdjson::simdjson_result<simdjson::ondemand::value>& value, Event& out,
                         bool in_array) {
     namespace od = simdjson::ondemand;
     od::json_type type;
-    if (value.type().get(type) != simdjson::SUCCESS) return Bad("malformed value", cached.original);
-    const std::optional<ValueType>& schema_type = cached.mapping.type;
+    if (value.type().get(type) != simdjson::SUCCESS) {
+      return JsonFieldError("malformed value", cached.original);
+    }
+    const std::optional<ValueType>& schema_type = cached.type;
     switch (type) {
       case od::json_type::string: {
         std::string_view text;
         if (value.get_string().get(text) != simdjson::SUCCESS) {
-          return Bad("malformed string", cached.original);
+          return JsonFieldError("malformed string", cached.original);
         }
-        if (cached.is_ts) {
+        if (cached.is_timestamp) {
           auto ns = ParseTimeInRange(text);
-          if (!ns) return Bad("not a time", "ts");
+          if (!ns) return JsonFieldError("not a time", "ts");
           out.timestamp_ns = *ns;
           return {};
         }
@@ -437,119 +338,40 @@ class ZeekJsonParser final : public RecordParser {
         if (in_array && text.empty()) return {};
         ValueType type = schema_type.value_or(ValueType::kString);
         if (!schema_type && LooksLikeZeekTime(text)) type = ValueType::kTime;
-        out.Add(cached.mapping.key, type, text);
+        out.Add(cached.key, type, text);
         return {};
       }
       case od::json_type::number: {
         std::string_view token;
-        if (value.raw_json_token().get(token) != simdjson::SUCCESS) {
-          return Bad("malformed number", cached.original);
-        }
-        token = TrimRight(token);
         bool is_integer = false;
-        if (!CheckNumber(token, is_integer)) return Bad("malformed number", cached.original);
-        if (cached.is_ts || schema_type == ValueType::kTime) {
+        if (!ReadJsonNumber(value, token, is_integer)) {
+          return JsonFieldError("malformed number", cached.original);
+        }
+        if (cached.is_timestamp || schema_type == ValueType::kTime) {
           auto ns = ParseEpochSecondsInRange(token);
-          if (!ns) return Bad("not a time", cached.original);
-          if (cached.is_ts) {
+          if (!ns) return JsonFieldError("not a time", cached.original);
+          if (cached.is_timestamp) {
             out.timestamp_ns = *ns;
           } else {
-            out.Add(cached.mapping.key, ValueType::kTime, FormatTime(*ns));
+            out.Add(cached.key, ValueType::kTime, FormatTime(*ns));
           }
           return {};
         }
-        ValueType number_type = is_integer ? ValueType::kInt : ValueType::kFloat;
-        if (schema_type == ValueType::kInt || schema_type == ValueType::kFloat) {
-          number_type = *schema_type;
-        }
-        out.Add(cached.mapping.key, number_type, token);
+        out.Add(cached.key, JsonNumberType(is_integer, schema_type), token);
         return {};
       }
-      case od::json_type::boolean: {
-        bool flag = false;
-        if (value.get_bool().get(flag) != simdjson::SUCCESS) {
-          return Bad("malformed boolean", cached.original);
-        }
-        out.Add(cached.mapping.key, ValueType::kBool, flag ? "true" : "false");
-        return {};
-      }
-      case od::json_type::null: {
-        bool is_null = false;
-        if (value.is_null().get(is_null) != simdjson::SUCCESS || !is_null) {
-          return Bad("malformed null", cached.original);
-        }
-        return {};
-      }
-      case od::json_type::object:
-      case od::json_type::array: {
-        // Nested too deep, or an array inside an array: keep the JSON text.
-        std::string_view json;
-        if (RawJson(value, type, json) != simdjson::SUCCESS) {
-          return Bad("malformed value", cached.original);
-        }
-        out.Add(cached.mapping.key, ValueType::kString, TrimRight(json));
-        return {};
-      }
+      default:
+        return AddOtherJsonValue(cached, value, type, out);
     }
-    return Bad("unexpected JSON value", cached.original);
   }
 
-  // http: url.full from the host and the request target.
-  void AddHttpUrl(Event& out) {
-    const Field* host = out.Find("url.domain");
-    const Field* path = out.Find("url.path");
-    if (host == nullptr || path == nullptr || !path->value.starts_with('/')) return;
-    if (url_key_.name.empty()) url_key_ = KeyFor("url.full", "url.full");
-    url_.assign("http://");
-    url_.append(host->value);
-    url_.append(path->value);
-    out.Add(url_key_, ValueType::kString, url_);
-  }
-
-  // The JSON text of an object or array value.
-  static simdjson::error_code RawJson(simdjson::simdjson_result<simdjson::ondemand::value>& value,
-                                      simdjson::ondemand::json_type type, std::string_view& json) {
-    if (type == simdjson::ondemand::json_type::object) {
-      simdjson::ondemand::object object;
-      if (auto error = value.get_object().get(object); error) return error;
-      return object.raw_json().get(json);
-    }
-    simdjson::ondemand::array array;
-    if (auto error = value.get_array().get(array); error) return error;
-    return array.raw_json().get(json);
-  }
-
-  // The key of a field: read in place when it has no escapes (the common case, and
-  // much cheaper than unescaping a copy).
-  static bool ReadKey(simdjson::simdjson_result<simdjson::ondemand::field>& field,
-                      std::string_view& key) {
-    simdjson::ondemand::raw_json_string raw;
-    if (field.key().get(raw) != simdjson::SUCCESS) return false;
-    const char* start = raw.raw();
-    const char* end = start;
-    // The document was validated by stage 1: the closing quote exists.
-    while (*end != '"' && *end != '\\') ++end;
-    if (*end == '"') {
-      key = std::string_view(start, static_cast<size_t>(end - start));
-      return true;
-    }
-    return field.unescaped_key().get(key) == simdjson::SUCCESS;
-  }
-
-  static std::unexpected<Error> Bad(std::string reason, std::string_view field = {}) {
-    return Fail(std::move(reason), std::string(field));
-  }
-
-  simdjson::ondemand::parser parser_;
-  std::vector<char> padded_;
+  JsonObjectReader reader_;
   std::unordered_map<std::string, LogCache> logs_;
   std::string log_path_;
   LogCache* log_ = nullptr;
-  CachedField* previous_ = nullptr;  // the field read last in this record
-  size_t distinct_names_ = 0;
+  JsonFieldCache fields_;
   std::string name_;  // dotted name of the field being read
-  FieldKey url_key_;
-  std::string url_;
+  HttpUrlBuilder http_url_;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "ingest/http_url.h"
 #include "ingest/ingest.h"
 #include "ingest/parsers.h"
 
@@ -131,7 +132,7 @@ class ZeekTsvParser final : public RecordParser {
       return Fail("expected " + std::to_string(columns_.size()) + " values, found " +
                   std::to_string(index));
     }
-    if (is_http_) AddHttpUrl(out);
+    if (is_http_) http_url_.AddFullUrl(out);
     return ParseOutcome::kEvent;
   }
 
@@ -179,6 +180,10 @@ class ZeekTsvParser final : public RecordParser {
     } else if (directive == "#fields") {
       columns_.clear();
       while (tokens.Next(value)) {
+        if (value.empty()) {
+          columns_.clear();
+          return Fail("empty field name", "#fields");
+        }
         Column column;
         column.original.assign(value);
         column.mapping = MapZeekField(path_, value);
@@ -260,17 +265,6 @@ class ZeekTsvParser final : public RecordParser {
     return unescaped_;
   }
 
-  void AddHttpUrl(Event& out) {
-    const Field* host = out.Find("url.domain");
-    const Field* path = out.Find("url.path");
-    if (host == nullptr || path == nullptr || !path->value.starts_with('/')) return;
-    if (url_key_.name.empty()) url_key_ = KeyFor("url.full", "url.full");
-    url_.assign("http://");
-    url_.append(host->value);
-    url_.append(path->value);
-    out.Add(url_key_, ValueType::kString, url_);
-  }
-
   char separator_ = '\t';
   std::string set_separator_ = ",";
   std::string empty_field_ = "(empty)";
@@ -279,8 +273,7 @@ class ZeekTsvParser final : public RecordParser {
   bool is_http_ = false;
   FieldKey path_key_;
   std::vector<Column> columns_;
-  FieldKey url_key_;
-  std::string url_;
+  HttpUrlBuilder http_url_;
   std::string unescaped_;  // scratch for Unescape
   bool line_has_backslash_ = false;
 };

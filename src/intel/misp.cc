@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/strings.h"
+#include "intel/json_members.h"
 #include "intel/loaders.h"
 
 namespace aegis::intel::internal {
@@ -64,11 +65,7 @@ bool Truthy(std::string_view text) { return text == "true" || text == "1" || IEq
 
 // "Tag": [{"name": "tlp:amber"}, ...]
 simdjson::error_code CollectTags(value v, std::vector<std::string_view>& tags) {
-  array items;
-  if (auto error = v.get_array().get(items)) return error;
-  for (auto item : items) {
-    object tag;
-    if (item.get_object().get(tag)) continue;
+  return ForEachObjectElement(v, [&](object tag) {
     for (auto field : tag) {
       std::string_view key;
       if (auto error = field.unescaped_key().get(key)) return error;
@@ -76,22 +73,13 @@ simdjson::error_code CollectTags(value v, std::vector<std::string_view>& tags) {
       std::string_view name;
       if (field.value().get_string().get(name) == simdjson::SUCCESS) tags.push_back(name);
     }
-  }
-  return simdjson::SUCCESS;
+    return simdjson::SUCCESS;
+  });
 }
 
 simdjson::error_code CollectAttribute(object obj, MispAttribute& attribute) {
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto error = field.unescaped_key().get(key)) return error;
-    value v;
-    if (auto error = field.value().get(v)) return error;
-    json_type kind;
-    if (auto error = v.type().get(kind)) return error;
-    if (key == "Tag" && kind == json_type::array) {
-      if (auto error = CollectTags(v, attribute.tags)) return error;
-      continue;
-    }
+  return ForEachMember(obj, [&](std::string_view key, value v, json_type kind) {
+    if (key == "Tag" && kind == json_type::array) return CollectTags(v, attribute.tags);
     std::string_view text;
     if (auto error = ScalarText(v, kind, text)) return error;
     if (key == "type") attribute.type = text;
@@ -103,85 +91,80 @@ simdjson::error_code CollectAttribute(object obj, MispAttribute& attribute) {
     else if (key == "last_seen") attribute.last_seen = text;
     else if (key == "to_ids") attribute.to_ids = Truthy(text);
     else if (key == "deleted") attribute.deleted = Truthy(text);
-  }
-  return simdjson::SUCCESS;
+    return simdjson::SUCCESS;
+  });
 }
 
 simdjson::error_code CollectAttributes(value v, std::vector<MispAttribute>& attributes) {
-  array items;
-  if (auto error = v.get_array().get(items)) return error;
-  for (auto item : items) {
-    object obj;
-    if (item.get_object().get(obj)) continue;
+  return ForEachObjectElement(v, [&](object obj) {
     MispAttribute attribute;
     if (auto error = CollectAttribute(obj, attribute)) return error;
     attributes.push_back(std::move(attribute));
-  }
-  return simdjson::SUCCESS;
+    return simdjson::SUCCESS;
+  });
 }
 
 // "Object": [{"name": ..., "deleted": false, "Attribute": [...]}]
 simdjson::error_code CollectObjects(value v, std::vector<MispAttribute>& attributes) {
-  array items;
-  if (auto error = v.get_array().get(items)) return error;
-  for (auto item : items) {
-    object obj;
-    if (item.get_object().get(obj)) continue;
+  return ForEachObjectElement(v, [&](object obj) {
     std::vector<MispAttribute> object_attributes;
     bool deleted = false;
-    for (auto field : obj) {
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key)) return error;
-      value inner;
-      if (auto error = field.value().get(inner)) return error;
-      json_type kind;
-      if (auto error = inner.type().get(kind)) return error;
+    auto error = ForEachMember(obj, [&](std::string_view key, value inner, json_type kind) {
       if (key == "Attribute" && kind == json_type::array) {
-        if (auto error = CollectAttributes(inner, object_attributes)) return error;
-      } else if (key == "deleted") {
+        return CollectAttributes(inner, object_attributes);
+      }
+      if (key == "deleted") {
         std::string_view text;
         if (auto error = ScalarText(inner, kind, text)) return error;
         deleted = Truthy(text);
       }
-    }
+      return simdjson::SUCCESS;
+    });
+    if (error) return error;
     for (MispAttribute& attribute : object_attributes) {
       attribute.deleted = attribute.deleted || deleted;
       attributes.push_back(std::move(attribute));
     }
-  }
-  return simdjson::SUCCESS;
+    return simdjson::SUCCESS;
+  });
 }
 
 simdjson::error_code CollectEvent(object obj, MispEvent& event, int depth) {
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto error = field.unescaped_key().get(key)) return error;
-    value v;
-    if (auto error = field.value().get(v)) return error;
-    json_type kind;
-    if (auto error = v.type().get(kind)) return error;
+  return ForEachMember(obj, [&](std::string_view key, value v, json_type kind) {
     if (key == "Event" && kind == json_type::object && depth == 0) {
       object inner;
       if (auto error = v.get_object().get(inner)) return error;
-      if (auto error = CollectEvent(inner, event, depth + 1)) return error;
-    } else if (key == "Tag" && kind == json_type::array) {
-      if (auto error = CollectTags(v, event.tags)) return error;
-    } else if (key == "Attribute" && kind == json_type::array) {
-      if (auto error = CollectAttributes(v, event.attributes)) return error;
-    } else if (key == "Object" && kind == json_type::array) {
-      if (auto error = CollectObjects(v, event.attributes)) return error;
-    } else if (kind == json_type::string || kind == json_type::number) {
+      return CollectEvent(inner, event, depth + 1);
+    }
+    if (key == "Tag" && kind == json_type::array) return CollectTags(v, event.tags);
+    if (key == "Attribute" && kind == json_type::array) return CollectAttributes(v, event.attributes);
+    if (key == "Object" && kind == json_type::array) return CollectObjects(v, event.attributes);
+    if (kind == json_type::string || kind == json_type::number) {
       std::string_view text;
       if (auto error = ScalarText(v, kind, text)) return error;
       if (key == "uuid") event.uuid = text;
       else if (key == "info") event.info = text;
       else if (key == "threat_level_id") event.threat_level_id = text;
     }
-  }
-  return simdjson::SUCCESS;
+    return simdjson::SUCCESS;
+  });
 }
 
 bool IsTlpTag(std::string_view tag) { return tag.size() > 4 && IEquals(tag.substr(0, 4), "tlp:"); }
+
+// MISP tags into `meta`: the strictest "tlp:*" tag, if any, replaces its TLP; the
+// other tags are added to its tags.
+void ApplyTags(const std::vector<std::string_view>& tags, IndicatorMeta& meta) {
+  std::optional<Tlp> strictest;
+  for (std::string_view tag : tags) {
+    if (IsTlpTag(tag)) {
+      if (auto tlp = ParseTlp(tag)) strictest = std::max(strictest.value_or(*tlp), *tlp);
+    } else {
+      meta.tags.emplace_back(tag);
+    }
+  }
+  if (strictest) meta.tlp = *strictest;
+}
 
 // Splits "left|right" composite values.
 std::pair<std::string_view, std::string_view> SplitPipe(std::string_view value) {
@@ -237,15 +220,7 @@ void LoadAttribute(const MispAttribute& attribute, const IndicatorMeta& event_me
   }
 
   IndicatorMeta meta = event_meta;
-  std::optional<Tlp> attribute_tlp;
-  for (std::string_view tag : attribute.tags) {
-    if (IsTlpTag(tag)) {
-      if (auto tlp = ParseTlp(tag)) attribute_tlp = std::max(attribute_tlp.value_or(*tlp), *tlp);
-    } else {
-      meta.tags.emplace_back(tag);
-    }
-  }
-  if (attribute_tlp) meta.tlp = *attribute_tlp;
+  ApplyTags(attribute.tags, meta);
   if (!attribute.category.empty()) meta.tags.push_back("misp-category:" + std::string(attribute.category));
   if (auto t = ParseFlexibleTime(attribute.timestamp)) meta.last_seen_ns = *t;
   if (auto t = ParseFlexibleTime(attribute.first_seen)) meta.first_seen_ns = *t;
@@ -292,15 +267,7 @@ void LoadMispEventText(std::string_view json, std::string_view where, std::strin
   if (event.threat_level_id == "1") meta.severity = Severity::kHigh;
   if (event.threat_level_id == "2") meta.severity = Severity::kMedium;
   if (event.threat_level_id == "3") meta.severity = Severity::kLow;
-  std::optional<Tlp> event_tlp;
-  for (std::string_view tag : event.tags) {
-    if (IsTlpTag(tag)) {
-      if (auto tlp = ParseTlp(tag)) event_tlp = std::max(event_tlp.value_or(*tlp), *tlp);
-    } else {
-      meta.tags.emplace_back(tag);
-    }
-  }
-  if (event_tlp) meta.tlp = *event_tlp;
+  ApplyTags(event.tags, meta);
   for (const MispAttribute& attribute : event.attributes) LoadAttribute(attribute, meta, where, context);
 }
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/strings.h"
+#include "intel/json_members.h"
 #include "intel/loaders.h"
 
 namespace aegis::intel::internal {
@@ -360,20 +361,13 @@ simdjson::error_code FindTlp(value v, std::string_view& tlp, int depth) {
   if (depth > 4) return simdjson::SUCCESS;
   object obj;
   if (v.get_object().get(obj)) return simdjson::SUCCESS;
-  for (auto field : obj) {
-    std::string_view key;
-    if (auto error = field.unescaped_key().get(key)) return error;
-    value inner;
-    if (auto error = field.value().get(inner)) return error;
-    json_type kind;
-    if (auto error = inner.type().get(kind)) return error;
+  return ForEachMember(obj, [&](std::string_view key, value inner, json_type kind) {
     if ((key == "tlp" || key == "tlp_2_0") && kind == json_type::string) {
-      if (auto error = inner.get_string().get(tlp)) return error;
-    } else if (kind == json_type::object) {
-      if (auto error = FindTlp(inner, tlp, depth + 1)) return error;
+      return inner.get_string().get(tlp);
     }
-  }
-  return simdjson::SUCCESS;
+    if (kind == json_type::object) return FindTlp(inner, tlp, depth + 1);
+    return simdjson::SUCCESS;
+  });
 }
 
 class StixCollector {
@@ -383,13 +377,7 @@ class StixCollector {
   // Collects `obj`'s properties; nested "objects" arrays (bundles) are collected too.
   simdjson::error_code Collect(object obj, int depth) {
     StixObject current;
-    for (auto field : obj) {
-      std::string_view key;
-      if (auto error = field.unescaped_key().get(key)) return error;
-      value v;
-      if (auto error = field.value().get(v)) return error;
-      json_type kind;
-      if (auto error = v.type().get(kind)) return error;
+    auto error = ForEachMember(obj, [&](std::string_view key, value v, json_type kind) {
       if (kind == json_type::string) {
         std::string_view text;
         if (auto error = v.get_string().get(text)) return error;
@@ -411,13 +399,7 @@ class StixCollector {
         if (auto error = v.get_bool().get(current.revoked)) return error;
       } else if (kind == json_type::array) {
         if (key == "objects" && depth == 0) {
-          array items;
-          if (auto error = v.get_array().get(items)) return error;
-          for (auto item : items) {
-            object child;
-            if (item.get_object().get(child)) continue;
-            if (auto error = Collect(child, depth + 1)) return error;
-          }
+          return ForEachObjectElement(v, [&](object child) { return Collect(child, depth + 1); });
         } else if (key == "labels") {
           if (auto error = StringArray(v, current.labels)) return error;
         } else if (key == "indicator_types") {
@@ -430,7 +412,9 @@ class StixCollector {
         if (auto error = FindTlp(v, tlp, 0)) return error;
         if (!tlp.empty()) current.marking_tlp = tlp;
       }
-    }
+      return simdjson::SUCCESS;
+    });
+    if (error) return error;
     if (!current.type.empty()) objects.push_back(std::move(current));
     return simdjson::SUCCESS;
   }

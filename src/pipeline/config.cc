@@ -8,7 +8,11 @@
 #include "pipeline/config.h"
 
 #include <charconv>
+#include <cmath>
+#include <limits>
+#include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -60,7 +64,11 @@ Result<int64_t> ParseDuration(std::string_view text) {
   else if (unit == "h") scale = 3600e9;
   else if (unit == "d") scale = 86400e9;
   else return Fail("unknown duration unit '" + std::string(unit) + "' (use ms, s, m, h, d)");
-  return static_cast<int64_t>(number * scale);
+  const double ns = number * scale;
+  if (!std::isfinite(ns) || ns < 0 || ns >= 9.2e18) {
+    return Fail("duration out of range: '" + std::string(text) + "'");
+  }
+  return static_cast<int64_t>(ns);
 }
 
 Result<Config> LoadConfig(const std::string& path) {
@@ -76,7 +84,55 @@ Result<Config> LoadConfig(const std::string& path) {
   return ParseConfig(buf.str(), path);
 }
 
+// toml++ 3.3.0 (Debian 12) reaches TOML_UNREACHABLE (undefined behaviour) when it
+// meets some non-ASCII code points while looking for whitespace (upstream issue #190,
+// found by fuzz/config_fuzz.cc). Such files are refused with a clear error instead.
+std::optional<Error> CheckTomlppSafe(std::string_view text, const std::string& name) {
+  uint32_t line = 1;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') ++line;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past U+10FFFF.
+    size_t len = c >= 0xF5 ? 0 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    uint32_t cp = len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+    bool valid = len > 1 && i + len <= text.size();
+    for (size_t k = 1; valid && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      valid = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (valid) {
+      const uint32_t min_cp = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+      valid = cp >= min_cp && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+    }
+    Error e;
+    e.where = name;
+    e.line = line;
+    if (!valid) {
+      e.reason = "not valid UTF-8";
+      return e;
+    }
+    const bool unsafe = (cp >= 0xA1 && cp <= 0x499) || (cp >= 0x2C5E && cp <= 0x3057 && cp != 0x3000) ||
+                        (cp >= 0xFB26 && cp <= 0xFEFE);
+    if (unsafe) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "U+%04X", cp);
+      e.reason = std::string("character ") + buf +
+                 " is not supported in configuration files by this build's TOML parser "
+                 "(toml++ 3.3); use ASCII, or \\u escapes inside strings";
+      return e;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
 Result<Config> ParseConfig(std::string_view text, const std::string& name) {
+  if (auto unsafe = CheckTomlppSafe(text, name)) return std::unexpected(*unsafe);
   toml::parse_result parsed = toml::parse(text, name);
   if (!parsed) {
     const auto& err = parsed.error();
@@ -114,6 +170,10 @@ Result<Config> ParseConfig(std::string_view text, const std::string& name) {
                           int64_t& out) -> std::optional<Error> {
     if (const toml::node* n = t.get(key)) {
       if (auto v = n->value<int64_t>()) {
+        if (*v < 0 || *v > std::numeric_limits<int64_t>::max() / 1'000'000'000) {
+          return ConfigError(name, n->source(), prefix + std::string(key),
+                             "must be a duration from 0 to 292 years");
+        }
         out = *v * 1'000'000'000;
       } else if (auto s = n->value<std::string>()) {
         auto d = ParseDuration(*s);

@@ -572,6 +572,220 @@ TEST_F(ReaderTest, FollowEndsWhenStopIsSet) {
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(90));
 }
 
+// Rotation right after the file grew: the old file's new lines are read before the new
+// file, and a half-written last line of the old file is reported, not dropped.
+TEST_F(ReaderTest, FollowDrainsTheOldFileBeforeSwitchingOnRotation) {
+  const std::string path = Write("live.json", ZeekLines(3));
+  std::atomic<bool> stop{false};
+  std::atomic<int> received{0};
+  ReaderOptions options;
+  options.follow = true;
+  options.follow_poll_ms = 300;  // the writer's steps all fall into one wait
+  options.stop = &stop;
+  CollectingSink sink;
+  auto reader = EventReader::Open(path, options, &sink);
+  ASSERT_TRUE(reader);
+  const std::string partial = ZeekLine(7).substr(0, 30);
+  std::thread writer([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (received.load() < 3) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        stop = true;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the reader is waiting
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::app);
+      out << ZeekLine(4) << "\n" << ZeekLine(5) << "\n" << ZeekLine(6) << "\n" << partial;
+    }
+    fs::rename(path, path + ".1");
+    std::ofstream(path, std::ios::binary) << ZeekLine(8) << "\n" << ZeekLine(9) << "\n";
+    // A safety net: the reader should be done (and set stop) long before.
+    for (int i = 0; i < 1000 && !stop; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    stop = true;
+  });
+  Event ev;
+  std::vector<std::string> queries;
+  std::vector<uint64_t> lines;
+  while (queries.size() < 8 && (*reader)->Next(ev)) {
+    queries.emplace_back(ev.Find("dns.question.name")->value);
+    lines.push_back(ev.line);
+    ++received;
+  }
+  stop = true;
+  writer.join();
+  EXPECT_EQ(queries,
+            (std::vector<std::string>{"host1.example", "host2.example", "host3.example",
+                                      "host4.example", "host5.example", "host6.example",
+                                      "host8.example", "host9.example"}));
+  EXPECT_EQ(lines, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 1, 2}));
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].error.reason, "incomplete last line before rotation");
+  EXPECT_EQ(sink.records[0].error.line, 7u);
+  EXPECT_EQ(sink.records[0].raw, partial);
+}
+
+// `aegis run -` must be stoppable: a quiet pipe on stdin does not block Next() for ever.
+TEST_F(ReaderTest, StdinReadingEndsWhenStopIsSet) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const int saved_stdin = ::dup(STDIN_FILENO);
+  ASSERT_GE(saved_stdin, 0);
+  ASSERT_EQ(::dup2(pipe_fds[0], STDIN_FILENO), STDIN_FILENO);
+  ::close(pipe_fds[0]);
+  const std::string line = ZeekLine(1) + "\n";
+  ASSERT_EQ(::write(pipe_fds[1], line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  std::atomic<bool> stop{false};
+  std::atomic<bool> done{false};
+  ReaderOptions options;
+  options.follow_poll_ms = 20;
+  options.stop = &stop;
+  CollectingSink sink;
+  auto reader = EventReader::Open("-", options, &sink);
+  ASSERT_TRUE(reader);
+  Event ev;
+  ASSERT_TRUE((*reader)->Next(ev));
+  // Sets stop after 100 ms; closes the pipe after 10 s should the reader never stop, so
+  // that a failure cannot hang the test.
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop = true;
+    for (int i = 0; i < 1000 && !done; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::close(pipe_fds[1]);
+  });
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE((*reader)->Next(ev));
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  done = true;
+  stopper.join();
+  ::dup2(saved_stdin, STDIN_FILENO);
+  ::close(saved_stdin);
+  EXPECT_GE(elapsed, std::chrono::milliseconds(90));
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
+  EXPECT_EQ((*reader)->stats().events, 1u);
+  EXPECT_TRUE(sink.records.empty());
+}
+
+// Like tail -F: a followed file that does not exist yet is waited for.
+TEST_F(ReaderTest, FollowWaitsForAFileThatDoesNotExistYet) {
+  const std::string path = Path("later.json");
+  std::atomic<bool> stop{false};
+  ReaderOptions options;
+  options.follow = true;
+  options.follow_poll_ms = 20;
+  options.stop = &stop;
+  CollectingSink sink;
+  // Without follow, or when the folder is missing too, it stays an error.
+  EXPECT_FALSE(EventReader::Open(path, {}, &sink));
+  EXPECT_FALSE(EventReader::Open(Path("no-folder/later.json"), options, &sink));
+  auto reader = EventReader::Open(path, options, &sink);
+  ASSERT_TRUE(reader) << reader.error().ToString();
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ofstream(path, std::ios::binary) << ZeekLines(2);
+    for (int i = 0; i < 1000 && !stop; ++i) {  // a safety net
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    stop = true;
+  });
+  Event ev;
+  std::vector<uint64_t> lines;
+  while (lines.size() < 2 && (*reader)->Next(ev)) lines.push_back(ev.line);
+  stop = true;
+  writer.join();
+  EXPECT_FALSE((*reader)->Next(ev));
+  EXPECT_EQ(lines, (std::vector<uint64_t>{1, 2}));
+  EXPECT_TRUE(sink.records.empty());
+}
+
+TEST_F(ReaderTest, FollowOfAMissingFileEndsWhenStopIsSet) {
+  std::atomic<bool> stop{false};
+  ReaderOptions options;
+  options.follow = true;
+  options.follow_poll_ms = 10;
+  options.stop = &stop;
+  CollectingSink sink;
+  auto reader = EventReader::Open(Path("never.json"), options, &sink);
+  ASSERT_TRUE(reader);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop = true;
+  });
+  Event ev;
+  EXPECT_FALSE((*reader)->Next(ev));
+  stopper.join();
+  EXPECT_TRUE(sink.records.empty());
+}
+
+// A format forced on the wrong input says why nothing was read.
+TEST_F(ReaderTest, ForcedFormatOnTheWrongInputGivesTheReason) {
+  const std::string text = Write("notes.txt", "hello\nworld\n");
+  CollectingSink sink;
+  ReaderOptions options;
+  options.format = EventFormat::kEvtx;
+  auto result = ReadAll(text, sink, options);
+  EXPECT_TRUE(result.events.empty());
+  EXPECT_EQ(result.stats.skipped_files, 1u);
+  ASSERT_EQ(sink.records.size(), 1u);
+  EXPECT_EQ(sink.records[0].error.where, text);
+  EXPECT_NE(sink.records[0].error.reason.find("not an EVTX file (no ElfFile header)"),
+            std::string::npos)
+      << sink.records[0].error.reason;
+
+  std::string bytes;
+  for (int i = 0; i < 3000; ++i) bytes += static_cast<char>((i * 37 + 11) % 256);
+  const std::string random = Write("random.bin", bytes);
+  CollectingSink xml_sink;
+  options.format = EventFormat::kWindowsXml;
+  result = ReadAll(random, xml_sink, options);
+  EXPECT_TRUE(result.events.empty());
+  EXPECT_EQ(result.stats.bad_records, 1u);
+  ASSERT_EQ(xml_sink.records.size(), 1u);
+  EXPECT_EQ(xml_sink.records[0].error.where, random);
+  EXPECT_EQ(xml_sink.records[0].error.reason, "no <Event> record found");
+  EXPECT_EQ(xml_sink.records[0].format, EventFormat::kWindowsXml);
+  EXPECT_FALSE(xml_sink.records[0].raw.empty());
+}
+
+// Files of no recognised format in a folder: counted and reported once each, with why.
+TEST_F(ReaderTest, FolderScanCountsAndReportsUnrecognisedFilesOnce) {
+  Write("logs/dns.json", ZeekLines(2));
+  std::string garbage;
+  for (int i = 0; i < 2000; ++i) garbage += static_cast<char>((i * 91 + 7) % 256);
+  Write("logs/garbage.bin", garbage);
+  // A tar stream (a ustar header, then a Zeek log) inside gzip: tar is not read.
+  std::string tar(512, '\0');
+  tar.replace(0, 8, "dns.json");
+  tar.replace(257, 6, std::string("ustar\0", 6));
+  tar += ZeekLines(2);
+  tar.resize(tar.size() + 1024, '\0');
+  WriteGzip("logs/archive.tar.gz", tar);
+  // A pcap capture.
+  Write("logs/traffic.cap", std::string("\xd4\xc3\xb2\xa1\x02\x00\x04\x00", 8) +
+                                std::string(16, '\0') + std::string(64, '\x42'));
+  CollectingSink sink;
+  auto result = ReadAll(Path("logs"), sink);
+  EXPECT_EQ(result.events.size(), 2u);
+  EXPECT_EQ(result.stats.skipped_files, 3u);
+  EXPECT_EQ(result.stats.bad_records, 0u);
+  ASSERT_EQ(sink.records.size(), 3u);
+  std::vector<std::string> where;
+  for (const auto& record : sink.records) {
+    where.push_back(record.error.where);
+    EXPECT_NE(record.error.reason.find("format not recognised"), std::string::npos)
+        << record.error.reason;
+  }
+  EXPECT_EQ(where, (std::vector<std::string>{Path("logs/archive.tar.gz"),
+                                             Path("logs/garbage.bin"),
+                                             Path("logs/traffic.cap")}));
+}
+
 TEST_F(ReaderTest, DeadLetterFileWritesJsonLines) {
   const std::string dead_path = Path("dead.jsonl");
   const std::string path = Write("dns.json", ZeekLine(1) + "\n{bad \xff line\n" + "[1]\n");

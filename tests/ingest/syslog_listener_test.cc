@@ -430,6 +430,42 @@ TEST_F(SyslogListenerTest, RawUdpCefOversizeAndBadRecords) {
   EXPECT_EQ(stats.bad_records, 2u);
 }
 
+// Datagrams from one peer all have offset 0: Event::line numbers them (1-based, per
+// listener) so that source/line/offset, which alert ids hash, never repeat.
+TEST_F(SyslogListenerTest, UdpDatagramsAreNumberedPerListener) {
+  SyslogListenerOptions options;
+  options.max_message_bytes = 100;
+  StartListener(options);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  socklen_t length = 0;
+  sockaddr_storage to = LoopbackAddress(false, listener_->udp_port(), &length);
+  auto send = [&](const std::string& payload) {
+    ASSERT_EQ(sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                     length),
+              static_cast<ssize_t>(payload.size()));
+  };
+  send("<13>1 - h a - - - udp seq one");
+  ASSERT_TRUE(collector_.WaitForMessage("udp seq one"));  // in order
+  send("<13>1 - h a - - - udp seq two");
+  ASSERT_TRUE(collector_.WaitForMessage("udp seq two"));
+  send("<13>1 - h a - - - " + std::string(200, 'z'));  // oversize: a bad record
+  ASSERT_TRUE(collector_.WaitForRejected(1));
+  send("<13>1 - h a - - - udp seq four");
+  auto four = collector_.WaitForMessage("udp seq four");
+  close(fd);
+  ASSERT_TRUE(four);
+  auto one = collector_.WaitForMessage("udp seq one");
+  auto two = collector_.WaitForMessage("udp seq two");
+  EXPECT_EQ(one->source, four->source);  // one peer
+  EXPECT_EQ(one->line, 1u);
+  EXPECT_EQ(two->line, 2u);
+  EXPECT_EQ(collector_.rejected()[0].error.line, 3u);
+  EXPECT_EQ(four->line, 4u);
+  EXPECT_EQ(one->offset, 0u);
+  EXPECT_EQ(four->offset, 0u);
+}
+
 TEST_F(SyslogListenerTest, Ipv6Loopback) {
   SyslogListenerOptions options;
   options.bind_addresses = {"[::1]:0"};

@@ -54,6 +54,19 @@ TEST(Config, WrongTypesAndValuesAreExplained) {
   EXPECT_EQ(e.error().where, "broken.toml");
 }
 
+TEST(Config, OutOfRangeDurationsAndUnsafeCharactersAreRefused) {
+  EXPECT_FALSE(ParseConfig("[alerts]\ndedup_window = 99999999999\n", "t.toml"));
+  EXPECT_FALSE(ParseConfig("[intel]\nreload_interval = -5\n", "t.toml"));
+  EXPECT_FALSE(ParseDuration("99999999999999999999d"));
+  auto cyrillic = ParseConfig("[store]\nurl = \"\xd0\xb4\"\n", "t.toml");
+  ASSERT_FALSE(cyrillic);
+  EXPECT_EQ(cyrillic.error().line, 2u);
+  EXPECT_NE(cyrillic.error().reason.find("U+0434"), std::string::npos) << cyrillic.error().reason;
+  EXPECT_FALSE(ParseConfig("dow\xEF\xAF\xBB", "t.toml"));
+  EXPECT_FALSE(ParseConfig("a = \"\xff\"", "t.toml"));
+  EXPECT_TRUE(ParseConfig("# plain ASCII comment\n[store]\nurl = \"sqlite:x.db\"\n", "t.toml"));
+}
+
 TEST(Config, Durations) {
   EXPECT_EQ(*ParseDuration("500ms"), 500'000'000);
   EXPECT_EQ(*ParseDuration("30s"), 30'000'000'000);
