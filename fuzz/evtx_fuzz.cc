@@ -2,9 +2,6 @@
 // handling of damaged and recovered records) and the windows-xml parser on every
 // record it yields. The input is written to a private temporary file, since EvtxFile
 // reads from a path. Invariants: no crash, bad records and errors carry a reason.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,42 +9,9 @@
 #include <string>
 
 #include "core/event.h"
+#include "fuzz_input_file.h"
 #include "ingest/evtx_file.h"
 #include "ingest/parsers.h"
-
-namespace {
-
-// The temporary file the inputs are written to; removed at exit.
-class InputFile {
- public:
-  InputFile() {
-    const char* tmpdir = std::getenv("TMPDIR");
-    path_ = (tmpdir && *tmpdir) ? tmpdir : "/tmp";
-    path_ += "/aegis-evtx-fuzz-XXXXXX";
-    fd_ = mkstemp(path_.data());
-    if (fd_ < 0) __builtin_trap();
-  }
-  ~InputFile() {
-    close(fd_);
-    unlink(path_.c_str());
-  }
-  void Write(const uint8_t* data, size_t size) {
-    if (ftruncate(fd_, 0) != 0) __builtin_trap();
-    size_t written = 0;
-    while (written < size) {
-      const ssize_t n = pwrite(fd_, data + written, size - written, static_cast<off_t>(written));
-      if (n <= 0) __builtin_trap();
-      written += static_cast<size_t>(n);
-    }
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-};
-
-}  // namespace
 
 // libevtx 20181227 itself leaks a few hundred bytes on some malformed files (seen with
 // a plain C program calling only libevtx_file_open/close/free); those leaks are not
@@ -55,7 +19,7 @@ class InputFile {
 extern "C" const char* __lsan_default_suppressions() { return "leak:libevtx.so\n"; }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static InputFile input;
+  static aegis::fuzz::InputFile input("evtx");
   static std::unique_ptr<aegis::ingest::RecordParser> parser =
       aegis::ingest::MakeWindowsXmlParser();
   static aegis::Event event;

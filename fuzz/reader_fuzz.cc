@@ -4,9 +4,6 @@
 // parser the sniffing can pick. The input is written to a private temporary file.
 // Invariants: no crash, every bad record says why, the stats agree with what was seen.
 // Seeds: fuzz/corpus/reader/ (gzip, zip, NDJSON, Zeek TSV, pretty JSON)
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -15,39 +12,11 @@
 #include <string>
 
 #include "core/event.h"
+#include "fuzz_input_file.h"
 #include "ingest/ingest.h"
 
 namespace {
 
-// The temporary file the inputs are written to; removed at exit.
-class InputFile {
- public:
-  InputFile() {
-    const char* tmpdir = std::getenv("TMPDIR");
-    path_ = (tmpdir && *tmpdir) ? tmpdir : "/tmp";
-    path_ += "/aegis-reader-fuzz-XXXXXX";
-    fd_ = mkstemp(path_.data());
-    if (fd_ < 0) __builtin_trap();
-  }
-  ~InputFile() {
-    close(fd_);
-    unlink(path_.c_str());
-  }
-  void Write(const uint8_t* data, size_t size) {
-    if (ftruncate(fd_, 0) != 0) __builtin_trap();
-    size_t written = 0;
-    while (written < size) {
-      const ssize_t n = pwrite(fd_, data + written, size - written, static_cast<off_t>(written));
-      if (n <= 0) __builtin_trap();
-      written += static_cast<size_t>(n);
-    }
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-};
 
 // Checks each bad record as the reader reports it.
 class CheckingBadRecords : public aegis::ingest::BadRecordSink {
@@ -68,7 +37,7 @@ class CheckingBadRecords : public aegis::ingest::BadRecordSink {
 extern "C" const char* __lsan_default_suppressions() { return "leak:libevtx.so\n"; }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static InputFile input;
+  static aegis::fuzz::InputFile input("reader");
   input.Write(data, size);
   CheckingBadRecords bad_records;
   aegis::ingest::ReaderOptions options;
