@@ -198,7 +198,7 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
       }
     }
     if (reload_now) {
-      if (options.reload != nullptr) const_cast<std::atomic<bool>*>(options.reload)->store(false);
+      if (options.reload != nullptr) options.reload->store(false);
       auto r = intel.Reload();
       if (r) {
         ++stats.reloads;

@@ -24,7 +24,8 @@ struct ServiceStats {
 struct ServiceOptions {
   const std::atomic<bool>* stop = nullptr;   // set to end the service
   int64_t duration_ns = 0;                   // > 0: stop by itself after this long
-  const std::atomic<bool>* reload = nullptr; // set (e.g. by SIGHUP) to force an intel reload
+  std::atomic<bool>* reload = nullptr;       // set (e.g. by SIGHUP) to force an intel reload;
+                                             // the service clears it when it reloads
   // Called once listeners are bound, with the actual ports (for port 0 in tests).
   std::function<void(uint16_t udp_port, uint16_t tcp_port)> on_listening;
 };
