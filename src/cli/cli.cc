@@ -398,6 +398,19 @@ int RunIntelLoad(const IntelFlags& flags, const std::string& store_url, bool jso
   }
   StoreIndicatorSink sink(db->get());
   auto start = std::chrono::steady_clock::now();
+  const bool tty = isatty(STDERR_FILENO) && !json;
+  auto last_draw = start;
+  uint64_t files_before = 0;  // files of earlier paths, for a running total
+  if (tty) {
+    opts->on_file = [&](const std::string& path, uint64_t files) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_draw < std::chrono::milliseconds(100)) return;
+      last_draw = now;
+      std::string shown = path.size() > 50 ? "..." + path.substr(path.size() - 47) : path;
+      std::fprintf(stderr, "\rLoading indicators: %s files, %.0fs  %-50s", Thousands(files_before + files).c_str(),
+                   std::chrono::duration<double>(now - start).count(), shown.c_str());
+    };
+  }
   intel::LoadReport total;
   bool failed = false;
   for (const auto& path : flags.paths) {
@@ -408,6 +421,7 @@ int RunIntelLoad(const IntelFlags& flags, const std::string& store_url, bool jso
       continue;
     }
     total.files += r->files;
+    files_before = total.files;
     total.accepted += r->accepted;
     total.rejected += r->rejected;
     total.not_loaded += r->not_loaded;
@@ -417,7 +431,9 @@ int RunIntelLoad(const IntelFlags& flags, const std::string& store_url, bool jso
     for (auto& x : r->rejects) total.rejects.push_back(std::move(x));
     for (auto& e : r->errors) total.errors.push_back(std::move(e));
   }
+  if (tty) std::fprintf(stderr, "\rStoring indicators...%*s", 60, "");
   if (!sink.Flush()) failed = true;
+  if (tty) std::fprintf(stderr, "\r%*s\r", 80, "");
   if (sink.error()) PrintError(*sink.error());
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (json) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,6 +59,9 @@ struct LoadOptions {
   CsvMapping csv;
   bool misp_only_to_ids = true;    // MISP: load only attributes flagged to_ids (for detection)
   std::string source_name;         // overrides the source recorded on each indicator
+  // Called as each file starts loading, with its path and the number of files so far
+  // (for progress on a terminal). May be empty.
+  std::function<void(const std::string& path, uint64_t files)> on_file;
   bool keep_rejects = true;        // keep up to `max_rejects` rejects for reporting
   size_t max_rejects = 1000;
 };

@@ -208,6 +208,7 @@ void LoadFileContent(const fs::path& path, std::string_view content, FeedFormat 
   std::string where = path.string();
   if (format == FeedFormat::kAuto) format = internal::DetectFileFormat(where, content);
   ++context.report().files;
+  if (context.options().on_file) context.options().on_file(where, context.report().files);
   switch (format) {
     case FeedFormat::kAuto:
     case FeedFormat::kPlain:

@@ -323,6 +323,7 @@ void LoadMispFolder(const std::filesystem::path& dir, LoadContext& context) {
       continue;
     }
     ++context.report().files;
+    if (context.options().on_file) context.options().on_file(event_path, context.report().files);
     LoadMispEventText(content, event_path, info, context);
   }
 }

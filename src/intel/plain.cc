@@ -128,6 +128,7 @@ void LoadMaltrailTree(const std::filesystem::path& static_root, LoadContext& con
       continue;
     }
     ++context.report().files;
+    if (context.options().on_file) context.options().on_file(where, context.report().files);
     IndicatorMeta meta = MaltrailMeta(file.category, file.family, context.options().defaults);
     LoadPlainText(content, where, meta, context);
   }
