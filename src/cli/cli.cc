@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli/output.h"
+#include "cli/sigma_cli.h"
 #include "core/observables.h"
 #include "core/strings.h"
 #include "detect/indicator_index.h"
@@ -191,6 +192,7 @@ struct ScanFlags {
   bool no_event = false;
   bool use_store_intel = false;
   int top = 10;
+  SigmaFlags sigma;
 };
 
 int RunScan(const ScanFlags& f) {
@@ -233,6 +235,20 @@ int RunScan(const ScanFlags& f) {
   }
   auto snapshot = intel_set.handle()->Snapshot();
 
+  detect::sigma::RuleSetHandle sigma_rules;
+  std::optional<detect::sigma::LoadResult> sigma_report;
+  double sigma_seconds = 0;
+  if (!f.sigma.paths.empty()) {
+    auto loaded = LoadSigmaRules(f.sigma, tty, &sigma_seconds);
+    if (!loaded) {
+      PrintError(loaded.error());
+      return kExitError;
+    }
+    PrintSigmaIssues(*loaded, stderr, 10);
+    sigma_rules.Set(loaded->rules);
+    sigma_report = std::move(*loaded);
+  }
+
   std::vector<pipeline::AlertSink*> sinks;
   std::unique_ptr<pipeline::JsonLinesSink> jsonl;
   if (f.alerts_path == "-") {
@@ -260,6 +276,7 @@ int RunScan(const ScanFlags& f) {
   opts.threads = f.threads;
   opts.include_event_json = !f.no_event;
   opts.dead_letter_path = f.dead_letter;
+  if (sigma_report) opts.sigma = &sigma_rules;
   ProgressBar bar("Scanning", tty);
   if (tty) {
     opts.progress = [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); };
@@ -289,7 +306,8 @@ int RunScan(const ScanFlags& f) {
   for (const Error& e : report->errors) PrintError(e);
   if (store_sink && store_sink->last_error()) PrintError(*store_sink->last_error());
   const bool failed = summary->inputs_failed > 0 || !report->errors.empty() ||
-                      (store_sink && store_sink->errors() > 0);
+                      (store_sink && store_sink->errors() > 0) ||
+                      (sigma_report && !sigma_report->issues.empty());
   // When the alerts themselves go to stdout, the summary goes to stderr.
   std::FILE* out = f.alerts_path == "-" ? stderr : stdout;
 
@@ -298,6 +316,13 @@ int RunScan(const ScanFlags& f) {
   if (f.json) {
     JsonObject o;
     o.Raw("intel", LoadReportJson(*report, intel_set.last_load_seconds(), &snapshot->stats()));
+    if (sigma_report) {
+      JsonObject s;
+      s.Num("rules_loaded", sigma_report->rules_loaded).Num("correlations", sigma_report->correlations);
+      s.Num("not_loaded", sigma_report->issues.size()).Num("unrouted", sigma_report->unrouted);
+      s.Float("load_seconds", sigma_seconds);
+      o.Raw("sigma", s.Close());
+    }
     o.Num("files", s.files).Num("records", s.records).Num("events", s.events);
     o.Num("bad_records", s.bad_records).Num("damaged_files", s.damaged_files);
     o.Num("skipped_files", s.skipped_files);
@@ -310,9 +335,17 @@ int RunScan(const ScanFlags& f) {
     if (!f.dead_letter.empty()) o.Str("dead_letter", f.dead_letter);
     std::fprintf(out, "%s\n", o.Close().c_str());
   } else {
-    std::fprintf(out, "Indicators: %s loaded in %.2fs (%s rejected)\n",
-                Thousands(report->accepted).c_str(), intel_set.last_load_seconds(),
-                Thousands(report->rejected).c_str());
+    if (!f.intel.paths.empty() || f.use_store_intel) {
+      std::fprintf(out, "Indicators: %s loaded in %.2fs (%s rejected)\n",
+                   Thousands(report->accepted).c_str(), intel_set.last_load_seconds(),
+                   Thousands(report->rejected).c_str());
+    }
+    if (sigma_report) {
+      std::fprintf(out, "Sigma: %s rules and %s correlations loaded in %.2fs (%s did not load)\n",
+                   Thousands(sigma_report->rules_loaded).c_str(),
+                   Thousands(sigma_report->correlations).c_str(), sigma_seconds,
+                   Thousands(sigma_report->issues.size()).c_str());
+    }
     Table t({"", ""});
     t.Row({"files", Thousands(s.files)});
     t.Row({"events", Thousands(s.events)});
@@ -333,13 +366,14 @@ int RunScan(const ScanFlags& f) {
       std::sort(top.begin(), top.end(), [](auto& a, auto& b) {
         return a.first != b.first ? a.first > b.first : a.second < b.second;
       });
-      Table r({"alerts", "indicator"});
+      Table r({"alerts", "indicator or rule"});
       for (size_t i = 0; i < top.size() && i < static_cast<size_t>(f.top); ++i) {
         r.Row({Thousands(top[i].first), top[i].second});
       }
       r.Print(out);
       if (top.size() > static_cast<size_t>(f.top)) {
-        std::fprintf(out, "(%zu more indicators matched; --json lists all)\n", top.size() - f.top);
+        std::fprintf(out, "(%zu more indicators or rules matched; --json lists all)\n",
+                     top.size() - f.top);
       }
     }
     if (f.alerts_path.empty() && summary->alerts > 0) {
@@ -761,9 +795,10 @@ int Main(int argc, char** argv) {
   scan_cmd->add_flag("--no-progress", scan.no_progress, "No progress bar");
   scan_cmd->add_flag("--no-event", scan.no_event, "Leave the event out of each alert");
   scan_cmd->add_option("--top", scan.top, "Indicators listed in the summary")->capture_default_str();
+  scan.sigma.Add(scan_cmd, /*positional=*/false);
   scan_cmd->callback([&] {
-    if (scan.intel.paths.empty() && !scan.use_store_intel) {
-      throw CLI::ValidationError("--intel", "give --intel FILE (or --store-intel)");
+    if (scan.intel.paths.empty() && !scan.use_store_intel && scan.sigma.paths.empty()) {
+      throw CLI::ValidationError("--intel", "give --intel FILE, --store-intel or --sigma PATH");
     }
   });
 
@@ -832,6 +867,18 @@ int Main(int argc, char** argv) {
   show_cmd->add_option("--store", alerts_store, "Store URL");
   show_cmd->add_flag("--json", show_json, "JSON output");
 
+  // sigma
+  auto* sigma_cmd = app.add_subcommand("sigma", "Sigma detection rules");
+  sigma_cmd->require_subcommand(1);
+  SigmaFlags sigma_check;
+  bool sigma_json = false, sigma_warnings = false;
+  auto* sigma_check_cmd = sigma_cmd->add_subcommand(
+      "check", "Load Sigma rules and list every rule that does not load, with the reason");
+  sigma_check.Add(sigma_check_cmd, /*positional=*/true);
+  sigma_check_cmd->add_flag("--json", sigma_json, "JSON report");
+  sigma_check_cmd->add_flag("--warnings", sigma_warnings,
+                            "Also list rules that load with a caveat (inactive, unused filters)");
+
   // run
   std::string config_path = "aegis.toml";
   std::string duration;
@@ -856,6 +903,7 @@ int Main(int argc, char** argv) {
   if (list_cmd->parsed()) return RunAlertsList(alerts_store, limit, since, severity, rule, alerts_json);
   if (show_cmd->parsed()) return RunAlertsShow(alerts_store, show_id, show_json);
   if (run_cmd->parsed()) return RunService(config_path, duration);
+  if (sigma_check_cmd->parsed()) return RunSigmaCheck(sigma_check, sigma_json, sigma_warnings);
   return kExitOk;
 }
 

@@ -23,6 +23,10 @@ std::string AlertToJson(const Alert& a) {
   AppendJsonString(out, a.detector);
   out += ",\"rule\":";
   AppendJsonString(out, a.rule);
+  if (!a.rule_status.empty()) {
+    out += ",\"rule_status\":";
+    AppendJsonString(out, a.rule_status);
+  }
   out += ",\"title\":";
   AppendJsonString(out, a.title);
   out += ",\"indicator\":{\"type\":";

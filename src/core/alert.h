@@ -26,7 +26,8 @@ struct Alert {
   Severity severity = Severity::kMedium;
   Tlp tlp = Tlp::kClear;
   std::string detector;        // "indicator"
-  std::string rule;            // what fired: the indicator value, or a rule id later
+  std::string rule;            // what fired: the indicator value, or a Sigma rule id
+  std::string rule_status;     // Sigma rule status (stable, test, ...); "" otherwise
   std::string title;           // one-line human summary
   std::string indicator_type;  // "domain", "ipv4", ...
   std::string indicator_source;

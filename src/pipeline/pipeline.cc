@@ -262,7 +262,13 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
   std::atomic<size_t> next_input{0};
 
   auto worker = [&] {
-    auto detector = detect::MakeIndicatorDetector(index, options.include_event_json);
+    std::vector<std::unique_ptr<detect::Detector>> detectors;
+    detectors.push_back(detect::MakeIndicatorDetector(index, options.include_event_json));
+    if (options.sigma) {
+      detect::sigma::DetectorOptions sigma_options;
+      sigma_options.include_event_json = options.include_event_json;
+      detectors.push_back(detect::sigma::MakeSigmaDetector(options.sigma, sigma_options));
+    }
     std::vector<Alert> alerts;
     Event event;
     while (true) {
@@ -278,7 +284,7 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
       uint64_t reported = 0;
       uint64_t n = 0;
       while ((*reader)->Next(event)) {
-        detector->Inspect(event, alerts);
+        for (auto& detector : detectors) detector->Inspect(event, alerts);
         if (!alerts.empty()) router.Route(alerts);
         if (options.progress && (++n & 0x3fff) == 0) {
           uint64_t now_done = (*reader)->progress_bytes();

@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "detect/detect.h"
 #include "detect/indicator_index.h"
+#include "detect/sigma.h"
 #include "ingest/ingest.h"
 #include "intel/intel.h"
 #include "store/store.h"
@@ -142,6 +143,8 @@ struct ScanOptions {
   // Called for every bad record (from worker threads, one call at a time), e.g. to
   // show the first few on the terminal.
   std::function<void(const ingest::BadRecord&)> on_bad_record;
+  // Sigma rules to run as well as the indicators (nullptr: none).
+  const detect::sigma::RuleSetHandle* sigma = nullptr;
 };
 
 struct ScanSummary {

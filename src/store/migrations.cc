@@ -56,6 +56,10 @@ CREATE TABLE indicators (
 ) WITHOUT ROWID;
 CREATE INDEX indicators_source ON indicators(source);
 )sql"},
+    {2, "Sigma rule status on alerts",
+     R"sql(
+ALTER TABLE alerts ADD COLUMN rule_status TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 // Reads the single integer a statement such as "SELECT MAX(version) ..." returns.

@@ -300,14 +300,14 @@ class JsonColumnReader {
 constexpr std::string_view kAlertColumns =
     "id, time_ns, event_time_ns, severity, tlp, detector, rule, title, indicator_type, "
     "indicator_source, confidence, tags, matches, event_source, event_line, event_offset, "
-    "event_format, event_json, count, source_ip, destination_ip";
+    "event_format, event_json, count, source_ip, destination_ip, rule_status";
 
 constexpr char kUpsertAlert[] =
     "INSERT INTO alerts (id, time_ns, event_time_ns, severity, tlp, detector, rule, title, "
     "indicator_type, indicator_source, confidence, tags, matches, event_source, event_line, "
-    "event_offset, event_format, event_json, count, source_ip, destination_ip) "
+    "event_offset, event_format, event_json, count, source_ip, destination_ip, rule_status) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-    "?19, ?20, ?21) "
+    "?19, ?20, ?21, ?22) "
     "ON CONFLICT (id) DO UPDATE SET time_ns = excluded.time_ns, "
     "event_time_ns = excluded.event_time_ns, severity = excluded.severity, tlp = excluded.tlp, "
     "detector = excluded.detector, rule = excluded.rule, title = excluded.title, "
@@ -316,7 +316,7 @@ constexpr char kUpsertAlert[] =
     "event_source = excluded.event_source, event_line = excluded.event_line, "
     "event_offset = excluded.event_offset, event_format = excluded.event_format, "
     "event_json = excluded.event_json, count = excluded.count, source_ip = excluded.source_ip, "
-    "destination_ip = excluded.destination_ip";
+    "destination_ip = excluded.destination_ip, rule_status = excluded.rule_status";
 
 constexpr char kUpsertIndicator[] =
     "INSERT INTO indicators (type, value, source, confidence, tlp, tags, first_seen_ns, "
@@ -545,6 +545,7 @@ Result<void> SqliteStore::BindAndStepAlert(const Alert& alert, std::string& tags
   use.Int(19, alert.count);
   use.Text(20, alert.source_ip);
   use.Text(21, alert.destination_ip);
+  use.Text(22, alert.rule_status);
   if (use.Step() != SQLITE_DONE) return std::unexpected(Failure("storing alert " + alert.id));
   return {};
 }
@@ -594,6 +595,7 @@ Result<Alert> SqliteStore::ReadAlert(sqlite3_stmt* stmt) {
   alert.count = static_cast<uint32_t>(ColumnInt(stmt, 18));
   alert.source_ip = ColumnText(stmt, 19);
   alert.destination_ip = ColumnText(stmt, 20);
+  alert.rule_status = ColumnText(stmt, 21);
   return alert;
 }
 

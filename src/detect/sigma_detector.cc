@@ -1,0 +1,193 @@
+// The Sigma detector: rule matches become alerts (detector "sigma"), and correlation
+// rules count them per group and time window (detector "sigma-correlation").
+//
+// A new RuleSet in the handle is picked up before the next event. Correlation state
+// belongs to one RuleSet: a reload starts the windows afresh.
+#include <cstdio>
+#include <unordered_map>
+
+#include "detect/hashing.h"
+#include "detect/sigma_internal.h"
+
+namespace aegis::detect::sigma {
+namespace {
+
+using internal::Rule;
+
+constexpr std::string_view kSigma = "sigma";
+constexpr std::string_view kCorrelation = "sigma-correlation";
+
+std::string AlertId(std::string_view detector, std::string_view rule, const Event& event) {
+  uint64_t h = hashing::HashBytes(detector);
+  h = hashing::HashBytes(rule, h);
+  h = hashing::HashBytes(event.source, h);
+  h = hashing::HashU64(event.line, h);
+  h = hashing::HashU64(event.offset, h);
+  h = hashing::HashU64(static_cast<uint64_t>(event.timestamp_ns), h);
+  h = hashing::HashBytes(event.raw, h);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hashing::Finish(h)));
+  return std::string(hex, 16);
+}
+
+class SigmaDetector final : public Detector {
+ public:
+  SigmaDetector(const RuleSetHandle* handle, const DetectorOptions& options)
+      : handle_(handle), options_(options) {}
+
+  std::string_view name() const override { return kSigma; }
+
+  void Inspect(const Event& event, std::vector<Alert>& out) override {
+    Refresh();
+    if (!matcher_) return;
+    matches_.clear();
+    matcher_->Match(event, matches_);
+    for (RuleMatch& m : matches_) {
+      const Rule& rule = set_->rules[m.rule];
+      if (rule.info.generate) out.push_back(MakeAlert(rule, m, event));
+      if (correlations_ && correlations_->IsReferenced(m.rule)) {
+        hits_.clear();
+        const int64_t time = event.timestamp_ns;
+        correlations_->OnMatch(
+            m.rule, time,
+            [&](std::string_view field) -> std::optional<std::string> {
+              const std::string_view name = InternCached(field);
+              for (const Field& f : event.fields()) {
+                if (f.key.original.data() == name.data() || f.key.name.data() == name.data()) {
+                  return f.value;
+                }
+              }
+              return std::nullopt;
+            },
+            hits_);
+        for (const CorrelationHit& hit : hits_) out.push_back(MakeCorrelationAlert(hit, event));
+      }
+    }
+  }
+
+  DetectorStats Stats() const {
+    DetectorStats s;
+    if (correlations_) {
+      const auto c = correlations_->stats();
+      s.correlation_evicted = evicted_before_ + c.evicted_groups;
+      s.correlation_groups = c.groups;
+    } else {
+      s.correlation_evicted = evicted_before_;
+    }
+    return s;
+  }
+
+ private:
+  void Refresh() {
+    const uint64_t generation = handle_->generation();
+    if (matcher_ && generation == generation_) return;
+    generation_ = generation;
+    set_ = handle_->Get();
+    if (!set_) {
+      matcher_.reset();
+      correlations_.reset();
+      return;
+    }
+    if (correlations_) evicted_before_ += correlations_->stats().evicted_groups;
+    matcher_ = std::make_unique<Matcher>(set_);
+    correlations_.reset();
+    if (!set_->correlations.empty()) {
+      correlations_ = std::make_unique<CorrelationEngine>(
+          set_->correlations, set_->correlation_rule, options_.correlation_max_groups);
+    }
+  }
+
+  std::string_view InternCached(std::string_view field) {
+    auto it = interned_.find(std::string(field));
+    if (it != interned_.end()) return it->second;
+    const std::string_view v = Intern(field);
+    interned_.emplace(std::string(field), v);
+    return v;
+  }
+
+  Alert BaseAlert(const Rule& rule, std::string_view detector, const Event& event) {
+    Alert alert;
+    alert.id = AlertId(detector, rule.info.id, event);
+    alert.time_ns = NowNs();
+    alert.event_time_ns = event.timestamp_ns;
+    alert.severity = rule.info.level;
+    alert.detector = std::string(detector);
+    alert.rule = rule.info.id;
+    alert.rule_status = rule.info.status;
+    alert.title = rule.info.title;
+    alert.indicator_type = "sigma";
+    alert.indicator_source = rule.info.path;
+    alert.tags = rule.info.tags;
+    alert.event_source = event.source;
+    alert.event_line = event.line;
+    alert.event_offset = event.offset;
+    alert.event_format = event.format;
+    if (const Field* source = event.Find("source.ip")) alert.source_ip = source->value;
+    if (const Field* destination = event.Find("destination.ip")) {
+      alert.destination_ip = destination->value;
+    }
+    if (options_.include_event_json) alert.event_json = EventToJson(event);
+    return alert;
+  }
+
+  Alert MakeAlert(const Rule& rule, const RuleMatch& m, const Event& event) {
+    Alert alert = BaseAlert(rule, kSigma, event);
+    for (const MatchedField& f : m.fields) {
+      AlertMatch match;
+      match.field = std::string(f.field);
+      match.original = std::string(f.original);
+      match.value = f.value;
+      match.indicator = f.selection;
+      match.match = "selection";
+      alert.matches.push_back(std::move(match));
+    }
+    return alert;
+  }
+
+  Alert MakeCorrelationAlert(const CorrelationHit& hit, const Event& event) {
+    const Rule& rule = set_->rules[hit.correlation];
+    Alert alert = BaseAlert(rule, kCorrelation, event);
+    // Distinct windows of the same group get distinct ids.
+    alert.id = AlertId(kCorrelation, rule.info.id + "@" + std::to_string(hit.first_ns), event);
+    const CorrelationSpec& spec = set_->correlations[rule.correlation_index];
+    std::string summary = std::string(CorrelationTypeName(spec.type)) + ": " +
+                          std::to_string(hit.events) + " events";
+    for (const auto& [name, value] : hit.group) {
+      AlertMatch match;
+      match.field = name;
+      match.original = name;
+      match.value = value;
+      match.indicator = "group-by";
+      match.match = "group-by";
+      alert.matches.push_back(std::move(match));
+      summary += ", " + name + "=" + value;
+    }
+    alert.title = rule.info.title + " (" + summary + ")";
+    return alert;
+  }
+
+  const RuleSetHandle* handle_;
+  DetectorOptions options_;
+  uint64_t generation_ = 0;
+  std::shared_ptr<const RuleSet> set_;
+  std::unique_ptr<Matcher> matcher_;
+  std::unique_ptr<CorrelationEngine> correlations_;
+  std::vector<RuleMatch> matches_;
+  std::vector<CorrelationHit> hits_;
+  std::unordered_map<std::string, std::string_view> interned_;
+  uint64_t evicted_before_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Detector> MakeSigmaDetector(const RuleSetHandle* handle,
+                                            const DetectorOptions& options) {
+  return std::make_unique<SigmaDetector>(handle, options);
+}
+
+DetectorStats SigmaDetectorStats(const Detector& detector) {
+  if (const auto* d = dynamic_cast<const SigmaDetector*>(&detector)) return d->Stats();
+  return {};
+}
+
+}  // namespace aegis::detect::sigma
