@@ -77,7 +77,8 @@ struct IntelFlags {
   void Add(CLI::App* cmd, bool required) {
     auto* opt = cmd->add_option("--intel,-i", paths,
                                 "Indicator file or folder (plain/maltrail, CSV, hosts, STIX 2.1, "
-                                "MISP feed); repeatable");
+                                "MISP feed); repeatable")
+                   ->allow_extra_args(false);
     if (required) opt->required();
     cmd->add_option("--intel-format", format,
                     "Force the indicator format: auto, plain, maltrail, csv, hosts, stix, misp")

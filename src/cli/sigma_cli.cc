@@ -35,7 +35,9 @@ void SigmaFlags::Add(CLI::App* cmd, bool positional) {
         ->required();
   } else {
     cmd->add_option("--sigma,-s", paths,
-                    "Sigma rule file or folder (rules, filters, correlations); repeatable");
+                    "Sigma rule file or folder (rules, filters, correlations); repeatable")
+        ->expected(1)->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   }
   cmd->add_option("--sigma-level", min_level,
                   "Only rules at or above this level: informational, low, medium, high, "
@@ -43,15 +45,21 @@ void SigmaFlags::Add(CLI::App* cmd, bool positional) {
       ->capture_default_str();
   cmd->add_option("--sigma-status", statuses,
                   "Only rules with these statuses (default: all but deprecated and "
-                  "unsupported); repeatable");
+                  "unsupported); repeatable")
+      ->expected(1)->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--sigma-tag", tags,
                   "Only rules with one of these tags (attack.t1059 also keeps "
-                  "attack.t1059.001); repeatable");
+                  "attack.t1059.001); repeatable")
+      ->expected(1)->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--sigma-logsources", logsources,
                   "Logsource routing and field mapping (default: the built-in "
                   "config/sigma-logsources.yml)");
   cmd->add_option("--sigma-placeholder", placeholders,
-                  "Values for the expand modifier: NAME=VALUE[,VALUE...]; repeatable");
+                  "Values for the expand modifier: NAME=VALUE[,VALUE...]; repeatable")
+      ->expected(1)->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 Result<detect::sigma::LoadOptions> SigmaFlags::ToOptions() const {

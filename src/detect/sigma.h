@@ -123,6 +123,7 @@ struct MatcherStats {
   uint64_t events = 0;
   uint64_t unrouted_events = 0;   // no rule applies to the event's logsource
   uint64_t candidates = 0;        // rules evaluated in full
+  uint64_t scanned_bytes = 0;     // field bytes given to the literal scan
   uint64_t matches = 0;
   uint64_t regex_errors = 0;      // regex match limit hit (treated as no match)
 };

@@ -154,11 +154,32 @@ std::string_view BuiltinLogsourceMapping();
 
 // ---- The rule set --------------------------------------------------------------
 
-struct Prefilter {
+enum class AtomKind : unsigned char { kScan, kExact, kTail };
+
+// Literals found by one Hyperscan scan.
+struct LiteralSet {
   hs_database* db = nullptr;
   std::vector<std::vector<uint32_t>> rules_of_literal;  // literal id -> rules
   std::vector<std::string> literals;
-  std::vector<bool> literal_is_keyword;                 // must be looked for anywhere
+  std::unordered_map<std::string, uint32_t> ids;        // while building
+  LiteralSet() = default;
+  LiteralSet(LiteralSet&& other) noexcept;
+  LiteralSet& operator=(LiteralSet&&) = delete;
+  ~LiteralSet();
+};
+
+// The atoms of one field name: checked by hash lookups, and by a scan of the field's
+// value with the field's own literal set (smaller sets scan faster).
+struct FieldAtoms {
+  std::unordered_map<std::string, std::vector<uint32_t>> exact;  // whole value -> rules
+  std::unordered_map<std::string, std::vector<uint32_t>> tail;   // from the last '\\'
+  LiteralSet literals;
+};
+
+struct Prefilter {
+  LiteralSet keywords;  // keyword literals: every field is scanned (a small set)
+  std::vector<FieldAtoms> fields;
+  std::unordered_map<const char*, uint32_t> field_index;  // interned name -> fields[]
 };
 
 // Rules grouped by logsource: an event reaches whole groups.
@@ -179,7 +200,6 @@ class RuleSet {
   internal::LogsourceMapping mapping;
   internal::Prefilter prefilter;
   std::vector<bool> always;                 // rule has no usable literal
-  std::vector<std::vector<std::string_view>> scan_names;  // per rule: fields its literals are in
   std::vector<bool> keyword_literal_rule;   // rule's literals may be in any field
   std::vector<CorrelationSpec> correlations;
   std::vector<uint32_t> correlation_rule;   // correlation index -> rule index

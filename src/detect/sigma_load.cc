@@ -19,9 +19,19 @@
 
 namespace aegis::detect::sigma {
 
-RuleSet::~RuleSet() {
-  if (prefilter.db) hs_free_database(prefilter.db);
+RuleSet::~RuleSet() = default;
+
+namespace internal {
+LiteralSet::LiteralSet(LiteralSet&& other) noexcept
+    : db(std::exchange(other.db, nullptr)),
+      rules_of_literal(std::move(other.rules_of_literal)),
+      literals(std::move(other.literals)),
+      ids(std::move(other.ids)) {}
+
+LiteralSet::~LiteralSet() {
+  if (db) hs_free_database(db);
 }
+}  // namespace internal
 
 size_t RuleCount(const RuleSet& rules) { return rules.rules.size(); }
 const RuleInfo& RuleAt(const RuleSet& rules, size_t index) { return rules.rules[index].info; }
@@ -998,26 +1008,41 @@ void Loader::GroupByLogsource() {
   }
 }
 
-// ---- Prefilter: the literals a rule cannot match without ---------------------------
+// ---- Prefilter: what a rule cannot match without --------------------------------
+//
+// A rule's requirement is a set of atoms, at least one of which every matching event
+// has. Atoms are checked per event in three ways: an exact field value (hash lookup),
+// the tail of a path-like field after its last backslash (hash lookup, for
+// `endswith: '\x.exe'`), or a literal anywhere in a field (one Hyperscan scan).
+// Among the alternatives an AND offers, the most selective one is kept.
+
+struct Atom {
+  AtomKind kind = AtomKind::kScan;
+  std::string text;                     // lower-case
+  std::vector<std::string_view> names;  // fields it must be in (empty: any field)
+
+  // Higher is more selective. Short values (event ids, single characters) are weak.
+  size_t Score() const {
+    const size_t n = text.size();
+    if (kind == AtomKind::kScan) return std::min<size_t>(n, 12);
+    return n >= 6 ? 14 : n;
+  }
+};
 
 struct Requirement {
   bool usable = false;
-  std::vector<std::string> literals;
-  std::vector<std::string_view> names;  // fields the literals are in
-  bool keyword = false;                 // literals may be in any field
+  std::vector<Atom> atoms;
 
-  size_t Weakest() const {
+  size_t Score() const {
     size_t m = SIZE_MAX;
-    for (const auto& l : literals) m = std::min(m, l.size());
-    return literals.empty() ? 0 : m;
+    for (const auto& a : atoms) m = std::min(m, a.Score());
+    return atoms.empty() ? 0 : m;
   }
 };
 
 Requirement Union(Requirement a, const Requirement& b) {
   if (!a.usable || !b.usable) return {};
-  a.literals.insert(a.literals.end(), b.literals.begin(), b.literals.end());
-  a.names.insert(a.names.end(), b.names.begin(), b.names.end());
-  a.keyword = a.keyword || b.keyword;
+  a.atoms.insert(a.atoms.end(), b.atoms.begin(), b.atoms.end());
   return a;
 }
 
@@ -1025,10 +1050,46 @@ Requirement Union(Requirement a, const Requirement& b) {
 const Requirement& Better(const Requirement& a, const Requirement& b) {
   if (!a.usable) return b;
   if (!b.usable) return a;
-  const size_t wa = std::min<size_t>(a.Weakest(), 6), wb = std::min<size_t>(b.Weakest(), 6);
-  if (wa != wb) return wa > wb ? a : b;
-  if (a.literals.size() != b.literals.size()) return a.literals.size() < b.literals.size() ? a : b;
-  return a.Weakest() >= b.Weakest() ? a : b;
+  const size_t sa = a.Score(), sb = b.Score();
+  if (sa != sb) return sa > sb ? a : b;
+  return a.atoms.size() <= b.atoms.size() ? a : b;
+}
+
+constexpr size_t kMinLiteral = 4;
+
+std::optional<Atom> AtomFor(const FieldTest& test, const ValueTest& v) {
+  Atom atom;
+  if (!test.field.empty()) atom.names = test.names;
+  if (v.kind == ValueTest::kPattern) {
+    const Pattern& p = v.pattern;
+    std::string lower = p.literal;
+    for (char& c : lower) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    }
+    if (!test.field.empty() && p.shape == Pattern::kExact && !lower.empty()) {
+      atom.kind = AtomKind::kExact;
+      atom.text = std::move(lower);
+      return atom;
+    }
+    if (!test.field.empty() && p.shape == Pattern::kSuffix) {
+      const size_t slash = lower.rfind('\\');
+      if (slash != std::string::npos && slash + 1 < lower.size()) {
+        atom.kind = AtomKind::kTail;
+        atom.text = lower.substr(slash);
+        return atom;
+      }
+    }
+    atom.text = RequiredLiteral(p);
+  } else if (v.kind == ValueTest::kRegex) {
+    atom.text = v.pattern.literal;
+  } else {
+    return std::nullopt;
+  }
+  // Very short literals occur almost everywhere and cost the scan more than they
+  // save.
+  if (atom.text.size() < kMinLiteral) return std::nullopt;
+  atom.kind = AtomKind::kScan;
+  return atom;
 }
 
 Requirement FieldRequirement(const FieldTest& test) {
@@ -1038,25 +1099,15 @@ Requirement FieldRequirement(const FieldTest& test) {
     Requirement g;
     g.usable = true;
     for (const ValueTest& v : group) {
-      std::string literal;
-      if (v.kind == ValueTest::kPattern) {
-        literal = RequiredLiteral(v.pattern);
-      } else if (v.kind == ValueTest::kRegex) {
-        literal = v.pattern.literal;
-      }
-      if (literal.empty()) return test.all ? Requirement{} : Requirement{};
-      g.literals.push_back(std::move(literal));
-    }
-    if (test.field.empty()) {
-      g.keyword = true;
-    } else {
-      g.names = test.names;
+      auto atom = AtomFor(test, v);
+      if (!atom) return {};
+      g.atoms.push_back(std::move(*atom));
     }
     groups.push_back(std::move(g));
   }
   if (groups.empty()) return {};
   if (test.all) {
-    // Every group must match: any one group's literals are required.
+    // Every group must match: any one group's atoms are required.
     const Requirement* best = &groups[0];
     for (const auto& g : groups) best = &Better(*best, g);
     return *best;
@@ -1113,52 +1164,76 @@ Requirement ConditionRequirement(const CondNode& node, const std::vector<Selecti
 Result<void> Loader::BuildPrefilter() {
   const size_t n = set_->rules.size();
   set_->always.assign(n, false);
-  set_->scan_names.assign(n, {});
   set_->keyword_literal_rule.assign(n, false);
-  std::unordered_map<std::string, uint32_t> literal_ids;
   Prefilter& pf = set_->prefilter;
+  auto field_of = [&](std::string_view name) -> FieldAtoms& {
+    auto [it, inserted] = pf.field_index.emplace(name.data(), pf.fields.size());
+    if (inserted) pf.fields.emplace_back();
+    return pf.fields[it->second];
+  };
+  auto add_rule = [](std::vector<uint32_t>& rules, uint32_t rule) {
+    if (rules.empty() || rules.back() != rule) rules.push_back(rule);
+  };
+  auto add_literal = [&](LiteralSet& set, const std::string& text, uint32_t rule) {
+    auto [it, inserted] = set.ids.emplace(text, static_cast<uint32_t>(set.literals.size()));
+    if (inserted) {
+      set.literals.push_back(text);
+      set.rules_of_literal.emplace_back();
+    }
+    add_rule(set.rules_of_literal[it->second], rule);
+  };
+  std::set<std::string> distinct;
   for (uint32_t i = 0; i < n; ++i) {
     const Rule& rule = set_->rules[i];
     if (rule.route_group < 0) continue;
     Requirement req = ConditionRequirement(rule.condition, rule.selections);
-    if (!req.usable || req.literals.empty()) {
+    if (!req.usable || req.atoms.empty()) {
       set_->always[i] = true;
       ++result.always_evaluated;
       continue;
     }
-    std::sort(req.names.begin(), req.names.end());
-    req.names.erase(std::unique(req.names.begin(), req.names.end()), req.names.end());
-    set_->scan_names[i] = req.names;
-    set_->keyword_literal_rule[i] = req.keyword;
-    std::sort(req.literals.begin(), req.literals.end());
-    req.literals.erase(std::unique(req.literals.begin(), req.literals.end()), req.literals.end());
-    for (const auto& literal : req.literals) {
-      auto [it, inserted] = literal_ids.emplace(literal, static_cast<uint32_t>(pf.literals.size()));
-      if (inserted) {
-        pf.literals.push_back(literal);
-        pf.rules_of_literal.emplace_back();
+    for (const Atom& atom : req.atoms) {
+      if (atom.kind == AtomKind::kScan) distinct.insert(atom.text);
+      if (atom.kind == AtomKind::kScan && atom.names.empty()) {
+        add_literal(pf.keywords, atom.text, i);
+        set_->keyword_literal_rule[i] = true;
+      } else if (atom.kind == AtomKind::kScan) {
+        for (auto name : atom.names) add_literal(field_of(name).literals, atom.text, i);
+      } else {
+        for (auto name : atom.names) {
+          FieldAtoms& f = field_of(name);
+          auto& map = atom.kind == AtomKind::kExact ? f.exact : f.tail;
+          add_rule(map[atom.text], i);
+        }
       }
-      pf.rules_of_literal[it->second].push_back(i);
     }
   }
-  result.literals = pf.literals.size();
-  if (pf.literals.empty()) return {};
-  std::vector<const char*> exprs;
-  std::vector<size_t> lens;
-  std::vector<unsigned> flags, ids;
-  for (uint32_t i = 0; i < pf.literals.size(); ++i) {
-    exprs.push_back(pf.literals[i].data());
-    lens.push_back(pf.literals[i].size());
-    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
-    ids.push_back(i);
-  }
-  hs_compile_error_t* error = nullptr;
-  if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
-                           static_cast<unsigned>(exprs.size()), HS_MODE_VECTORED, nullptr,
-                           &pf.db, &error) != HS_SUCCESS) {
-    std::string reason = error && error->message ? error->message : "unknown error";
-    hs_free_compile_error(error);
-    return Fail("Hyperscan could not compile the rule literals: " + reason);
+  result.literals = distinct.size();
+  auto compile = [](LiteralSet& set, unsigned mode) -> Result<void> {
+    set.ids.clear();
+    if (set.literals.empty()) return {};
+    std::vector<const char*> exprs;
+    std::vector<size_t> lens;
+    std::vector<unsigned> flags, ids;
+    for (uint32_t i = 0; i < set.literals.size(); ++i) {
+      exprs.push_back(set.literals[i].data());
+      lens.push_back(set.literals[i].size());
+      flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+      ids.push_back(i);
+    }
+    hs_compile_error_t* error = nullptr;
+    if (hs_compile_lit_multi(exprs.data(), flags.data(), ids.data(), lens.data(),
+                             static_cast<unsigned>(exprs.size()), mode, nullptr, &set.db,
+                             &error) != HS_SUCCESS) {
+      std::string reason = error && error->message ? error->message : "unknown error";
+      hs_free_compile_error(error);
+      return Fail("Hyperscan could not compile the rule literals: " + reason);
+    }
+    return {};
+  };
+  if (auto ok = compile(pf.keywords, HS_MODE_VECTORED); !ok) return ok;
+  for (FieldAtoms& f : pf.fields) {
+    if (auto ok = compile(f.literals, HS_MODE_BLOCK); !ok) return ok;
   }
   return {};
 }

@@ -51,8 +51,7 @@ bool SimpleGlob(std::string_view pattern, std::string_view text) {
 struct Route {
   std::vector<uint64_t> bits;      // rules reachable from this route
   std::vector<uint32_t> always;    // reachable rules evaluated without a literal hit
-  std::unordered_set<const char*> scan_names;
-  bool scan_all = false;
+  bool scan_all = false;           // some reachable rule has a keyword literal
   bool any = false;                // some rule is reachable
 };
 
@@ -75,7 +74,7 @@ std::string_view Basename(std::string_view source) {
 
 struct Matcher::Impl {
   std::shared_ptr<const RuleSet> set;
-  hs_scratch_t* scratch = nullptr;
+  hs_scratch_t* scratch = nullptr;  // big enough for both literal sets
   std::vector<std::string_view> routing_names;  // interned
   std::unordered_map<std::string, std::unique_ptr<Route>> routes;
   std::string key;
@@ -86,13 +85,22 @@ struct Matcher::Impl {
   std::vector<std::string> lower;
   std::vector<uint32_t> lower_stamp;
   std::vector<signed char> memo;
+  // Direct-mapped cache: interned field name -> index into prefilter.fields (-1: none).
+  struct Slot {
+    const char* name = nullptr;
+    int index = -1;
+  };
+  std::array<Slot, 1024> slots{};
   std::vector<const char*> scan_data;
   std::vector<unsigned int> scan_lens;
   const Event* event = nullptr;
   MatcherStats stats;
 
   explicit Impl(std::shared_ptr<const RuleSet> rules) : set(std::move(rules)) {
-    if (set->prefilter.db) hs_alloc_scratch(set->prefilter.db, &scratch);
+    if (set->prefilter.keywords.db) hs_alloc_scratch(set->prefilter.keywords.db, &scratch);
+    for (const FieldAtoms& f : set->prefilter.fields) {
+      if (f.literals.db) hs_alloc_scratch(f.literals.db, &scratch);
+    }
     for (const auto& f : set->mapping.routing_fields) routing_names.push_back(Intern(f));
     rule_stamp.assign(set->rules.size(), 0);
     size_t max_selections = 0;
@@ -212,13 +220,62 @@ struct Matcher::Impl {
         route.bits[r >> 6] |= uint64_t{1} << (r & 63);
         if (set->always[r]) {
           route.always.push_back(r);
-        } else {
-          if (set->keyword_literal_rule[r]) route.scan_all = true;
-          for (auto n : set->scan_names[r]) route.scan_names.insert(n.data());
+        } else if (set->keyword_literal_rule[r]) {
+          route.scan_all = true;
         }
       }
     }
     std::sort(route.always.begin(), route.always.end());
+  }
+
+  int FieldAtomsIndex(const char* name) {
+    Slot& slot = slots[(reinterpret_cast<uintptr_t>(name) >> 3) & (slots.size() - 1)];
+    if (slot.name == name) return slot.index;
+    const auto& index = set->prefilter.field_index;
+    auto it = index.find(name);
+    slot.name = name;
+    slot.index = it == index.end() ? -1 : static_cast<int>(it->second);
+    return slot.index;
+  }
+
+  void Candidate(uint32_t r, const Route& route) {
+    if (rule_stamp[r] == stamp || !Has(route.bits, r)) return;
+    rule_stamp[r] = stamp;
+    candidates.push_back(r);
+  }
+
+  void HashAtoms(const FieldAtoms& atoms, size_t index, const Route& route) {
+    if (atoms.exact.empty() && atoms.tail.empty()) return;
+    const std::string_view lower = LowerOf(index);
+    if (!atoms.exact.empty()) {
+      key.assign(lower);
+      if (auto it = atoms.exact.find(key); it != atoms.exact.end()) {
+        for (uint32_t r : it->second) Candidate(r, route);
+      }
+    }
+    if (!atoms.tail.empty()) {
+      const size_t slash = lower.rfind('\\');
+      if (slash != std::string_view::npos) {
+        key.assign(lower.substr(slash));
+        if (auto it = atoms.tail.find(key); it != atoms.tail.end()) {
+          for (uint32_t r : it->second) Candidate(r, route);
+        }
+      }
+    }
+  }
+
+  // Hash atoms and the field's literal scan.
+  void Check(const FieldAtoms& atoms, size_t index, const Route& route) {
+    HashAtoms(atoms, index, route);
+    if (!atoms.literals.db) return;
+    const std::string& value = event->fields()[index].value;
+    hits.clear();
+    stats.scanned_bytes += value.size();
+    hs_scan(atoms.literals.db, value.data(), static_cast<unsigned int>(value.size()), 0, scratch,
+            OnLiteral, &hits);
+    for (uint32_t literal : hits) {
+      for (uint32_t r : atoms.literals.rules_of_literal[literal]) Candidate(r, route);
+    }
   }
 
   // ---- evaluation ----
@@ -476,27 +533,32 @@ struct Matcher::Impl {
     }
     candidates.clear();
     hits.clear();
-    if (scratch && (route.scan_all || !route.scan_names.empty())) {
+    const auto& fields_atoms = set->prefilter.fields;
+    const auto fields = ev.fields();
+    for (size_t i = 0; i < fields.size(); ++i) {
+      const Field& f = fields[i];
+      if (f.value.empty()) continue;
+      const int a = FieldAtomsIndex(f.key.original.data());
+      const int b = f.key.name.data() == f.key.original.data() ? -1
+                                                               : FieldAtomsIndex(f.key.name.data());
+      if (a >= 0) Check(fields_atoms[a], i, route);
+      if (b >= 0) Check(fields_atoms[b], i, route);
+    }
+    const LiteralSet& keywords = set->prefilter.keywords;
+    if (keywords.db && route.scan_all) {
       scan_data.clear();
       scan_lens.clear();
-      for (const Field& f : ev.fields()) {
-        if (f.value.empty()) continue;
-        if (route.scan_all || route.scan_names.count(f.key.original.data()) ||
-            route.scan_names.count(f.key.name.data())) {
-          scan_data.push_back(f.value.data());
-          scan_lens.push_back(static_cast<unsigned int>(f.value.size()));
-        }
+      for (const Field& f : fields) {
+        scan_data.push_back(f.value.data());
+        scan_lens.push_back(static_cast<unsigned int>(f.value.size()));
       }
+      hits.clear();
       if (!scan_data.empty()) {
-        hs_scan_vector(set->prefilter.db, scan_data.data(), scan_lens.data(),
+        hs_scan_vector(keywords.db, scan_data.data(), scan_lens.data(),
                        static_cast<unsigned int>(scan_data.size()), 0, scratch, OnLiteral, &hits);
       }
       for (uint32_t literal : hits) {
-        for (uint32_t r : set->prefilter.rules_of_literal[literal]) {
-          if (rule_stamp[r] == stamp || !Has(route.bits, r)) continue;
-          rule_stamp[r] = stamp;
-          candidates.push_back(r);
-        }
+        for (uint32_t r : keywords.rules_of_literal[literal]) Candidate(r, route);
       }
     }
     candidates.insert(candidates.end(), route.always.begin(), route.always.end());

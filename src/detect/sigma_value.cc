@@ -4,6 +4,7 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "detect/sigma_internal.h"
@@ -302,10 +303,15 @@ std::string RegexRequiredLiteral(std::string_view pattern, bool caseless) {
         (pattern[i + 1] == '*' || pattern[i + 1] == '?' || pattern[i + 1] == '{');
     if (c == '\\' && i + 1 < pattern.size()) {
       const char e = pattern[i + 1];
+      // Escapes with an argument or a meaning (\x41, \cJ, \0, \p{..}, \k<..>, \Q..\E)
+      // are not modelled: no literal is known then.
+      if (std::isalnum(static_cast<unsigned char>(e)) && !std::strchr("dDwWsSbBhHvR", e)) {
+        return "";
+      }
       const bool quantified_escape =
           i + 2 < pattern.size() &&
           (pattern[i + 2] == '*' || pattern[i + 2] == '?' || pattern[i + 2] == '{');
-      if (std::strchr(".\\/-*+?()[]{}|^$ :\"'=&%#@!,;<>~`", e) && depth == 0 &&
+      if (e != 0 && std::strchr(".\\/-*+?()[]{}|^$ :\"'=&%#@!,;<>~`", e) && depth == 0 &&
           !quantified_escape) {
         run += e;
       } else {

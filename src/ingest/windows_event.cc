@@ -234,7 +234,13 @@ void WindowsEventBuilder::SetSystem(WindowsSystemField field, std::string_view r
 const WindowsEventBuilder::NameInfo& WindowsEventBuilder::InfoFor(std::string_view name) {
   if (auto it = names_.find(name); it != names_.end()) return it->second;
   NameInfo info;
-  info.plain_key = KeyFor(name, name);
+  // Names with spaces (Defender's "Threat Name") get the schema name without them
+  // ("ThreatName"), the form Sigma rules and most tools use.
+  std::string compact;
+  for (char c : name) {
+    if (c != ' ') compact += c;
+  }
+  info.plain_key = KeyFor(compact.size() != name.size() ? std::string_view(compact) : name, name);
   info.key = info.plain_key;
   for (const DataName& entry : kDataNames) {
     if (entry.original != name) continue;
