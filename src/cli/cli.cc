@@ -725,12 +725,17 @@ int RunAlertsShow(const std::string& store_url, const std::string& id, bool json
 
 // ---- run ------------------------------------------------------------------------------
 
-int RunService(const std::string& config_path, const std::string& duration) {
+int RunService(const std::string& config_path, const std::string& duration,
+               const std::vector<std::string>& extra_intel,
+               const std::vector<std::string>& extra_sigma) {
   auto cfg = pipeline::LoadConfig(config_path);
   if (!cfg) {
     PrintError(cfg.error());
     return kExitError;
   }
+  // --intel and --sigma add to the paths of the configuration file.
+  cfg->intel_paths.insert(cfg->intel_paths.end(), extra_intel.begin(), extra_intel.end());
+  cfg->sigma.paths.insert(cfg->sigma.paths.end(), extra_sigma.begin(), extra_sigma.end());
   pipeline::ServiceOptions opts;
   if (!duration.empty()) {
     auto d = pipeline::ParseDuration(duration);
@@ -753,7 +758,7 @@ int RunService(const std::string& config_path, const std::string& duration) {
   std::fprintf(stderr, "aegis run: stopped after %s events, %s alerts (%s repeats folded), %s bad records, %s reloads\n",
                Thousands(stats->events).c_str(), Thousands(stats->alerts).c_str(),
                Thousands(stats->suppressed).c_str(), Thousands(stats->bad_records).c_str(),
-               Thousands(stats->reloads).c_str());
+               Thousands(stats->reloads + stats->sigma_reloads).c_str());
   return kExitOk;
 }
 
@@ -887,6 +892,11 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--config,-c", config_path, "Configuration file (see config/aegis.example.toml)")
       ->capture_default_str();
   run_cmd->add_option("--duration", duration, "Stop after this long (e.g. 30s); default: until Ctrl-C");
+  std::vector<std::string> run_intel, run_sigma;
+  run_cmd->add_option("--intel,-i", run_intel, "More indicator files or folders (besides [intel] paths)")
+      ->expected(1)->allow_extra_args(false);
+  run_cmd->add_option("--sigma,-s", run_sigma, "More Sigma rule files or folders (besides [sigma] paths)")
+      ->expected(1)->allow_extra_args(false);
 
   try {
     app.parse(argc, argv);
@@ -903,7 +913,7 @@ int Main(int argc, char** argv) {
   }
   if (list_cmd->parsed()) return RunAlertsList(alerts_store, limit, since, severity, rule, alerts_json);
   if (show_cmd->parsed()) return RunAlertsShow(alerts_store, show_id, show_json);
-  if (run_cmd->parsed()) return RunService(config_path, duration);
+  if (run_cmd->parsed()) return RunService(config_path, duration, run_intel, run_sigma);
   if (sigma_check_cmd->parsed()) return RunSigmaCheck(sigma_check, sigma_json, sigma_warnings);
   return kExitOk;
 }

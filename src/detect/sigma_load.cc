@@ -388,6 +388,11 @@ FieldTest ParseFieldTest(const std::string& key, const YAML::Node& value, Contex
   if (test.field.empty() && (type == Type::kExists || type == Type::kFieldRef)) {
     Throw(value, "'" + key + "' needs a field name");
   }
+  // A field-less key ('|all', '|cased', ...) holds keywords: full-text searches, so
+  // the value may be anywhere in a field's value, after any encoding.
+  if (test.field.empty() && type == Type::kString && shape == Pattern::kExact) {
+    transforms.push_back("contains");
+  }
 
   std::vector<YAML::Node> raw_values;
   if (value.IsSequence()) {

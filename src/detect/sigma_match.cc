@@ -113,11 +113,9 @@ struct Matcher::Impl {
 
   // ---- field access ----
 
+  // The event's value `index` in lower case, computed once per event. Match() sizes
+  // the cache for the event first, so views stay valid for the whole event.
   std::string_view LowerOf(size_t index) {
-    if (lower.size() <= index) {
-      lower.resize(index + 1);
-      lower_stamp.resize(index + 1, 0);
-    }
     if (lower_stamp[index] != stamp) {
       const std::string& v = event->fields()[index].value;
       std::string& out = lower[index];
@@ -525,6 +523,10 @@ struct Matcher::Impl {
       std::fill(rule_stamp.begin(), rule_stamp.end(), 0);
       std::fill(lower_stamp.begin(), lower_stamp.end(), 0);
       stamp = 1;
+    }
+    if (lower.size() < ev.size()) {
+      lower.resize(ev.size());
+      lower_stamp.resize(ev.size(), 0);
     }
     const Route& route = RouteFor();
     if (!route.any) {

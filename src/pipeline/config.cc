@@ -140,7 +140,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& name) {
   }
   const toml::table& root = parsed.table();
   Config cfg;
-  if (auto e = CheckKeys(name, root, "", {"store", "intel", "alerts", "dead_letter", "input", "log"})) {
+  if (auto e = CheckKeys(name, root, "", {"store", "intel", "sigma", "alerts", "dead_letter", "input", "log"})) {
     return std::unexpected(*e);
   }
 
@@ -219,6 +219,48 @@ Result<Config> ParseConfig(std::string_view text, const std::string& name) {
       auto v = n->value<int64_t>();
       if (!v || *v < 0 || *v > 100) return std::unexpected(ConfigError(name, n->source(), "intel.default_confidence", "must be a number from 0 to 100"));
       cfg.intel_default_confidence = static_cast<int>(*v);
+    }
+  }
+  auto get_strings = [&](const toml::table& t, std::string_view key, const std::string& prefix,
+                         std::vector<std::string>& out) -> std::optional<Error> {
+    if (const toml::node* n = t.get(key)) {
+      const toml::array* arr = n->as_array();
+      if (arr == nullptr) return ConfigError(name, n->source(), prefix + std::string(key), "must be a list of strings");
+      for (const auto& item : *arr) {
+        auto v = item.value<std::string>();
+        if (!v) return ConfigError(name, item.source(), prefix + std::string(key), "must be a list of strings");
+        out.push_back(*v);
+      }
+    }
+    return std::nullopt;
+  };
+  if (const toml::table* t = root["sigma"].as_table()) {
+    AEGIS_TRY(CheckKeys(name, *t, "sigma.",
+                        {"paths", "min_level", "statuses", "tags", "logsources", "placeholders",
+                         "reload_interval", "correlation_max_groups"}));
+    AEGIS_TRY(get_strings(*t, "paths", "sigma.", cfg.sigma.paths));
+    AEGIS_TRY(get_string(*t, "min_level", "sigma.", cfg.sigma.min_level));
+    if (!ParseSeverity(cfg.sigma.min_level)) {
+      return std::unexpected(ConfigError(name, t->get("min_level")->source(), "sigma.min_level",
+                                         "must be informational, low, medium, high or critical"));
+    }
+    AEGIS_TRY(get_strings(*t, "statuses", "sigma.", cfg.sigma.statuses));
+    AEGIS_TRY(get_strings(*t, "tags", "sigma.", cfg.sigma.tags));
+    AEGIS_TRY(get_string(*t, "logsources", "sigma.", cfg.sigma.logsources));
+    AEGIS_TRY(get_duration(*t, "reload_interval", "sigma.", cfg.sigma.reload_interval_ns));
+    if (const toml::node* n = t->get("correlation_max_groups")) {
+      auto v = n->value<int64_t>();
+      if (!v || *v < 1) return std::unexpected(ConfigError(name, n->source(), "sigma.correlation_max_groups", "must be a positive number"));
+      cfg.sigma.correlation_max_groups = *v;
+    }
+    if (const toml::node* n = t->get("placeholders")) {
+      const toml::table* p = n->as_table();
+      if (p == nullptr) return std::unexpected(ConfigError(name, n->source(), "sigma.placeholders", "must be a table: name = [\"value\", ...]"));
+      for (const auto& [key, value] : *p) {
+        std::vector<std::string> values;
+        AEGIS_TRY(get_strings(*p, key.str(), "sigma.placeholders.", values));
+        cfg.sigma.placeholders[std::string(key.str())] = std::move(values);
+      }
     }
   }
   if (const toml::table* t = root["alerts"].as_table()) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,18 @@ struct InputConfig {
   std::string tcp;
 };
 
+// [sigma]: Sigma rules run on every input (docs/SIGMA.md).
+struct SigmaConfig {
+  std::vector<std::string> paths;        // rule files or folders
+  std::string min_level = "informational";
+  std::vector<std::string> statuses;     // empty: all but deprecated and unsupported
+  std::vector<std::string> tags;         // empty: all
+  std::string logsources;                // mapping file; "" = built-in
+  std::map<std::string, std::vector<std::string>> placeholders;  // expand modifier
+  int64_t reload_interval_ns = 30'000'000'000;  // check rule files for changes; 0 = never
+  int64_t correlation_max_groups = 100'000;     // correlation state ceiling
+};
+
 struct Config {
   std::string store_url = "sqlite:aegis-data/aegis.db";
   std::vector<std::string> intel_paths;
@@ -35,6 +48,7 @@ struct Config {
   std::string dead_letter_path = "aegis-data/dead-letter.jsonl";
   std::string log_level = "info";
   std::vector<InputConfig> inputs;
+  SigmaConfig sigma;
 };
 
 // Parses a duration: "500ms", "30s", "10m", "2h", "1d", or a bare number of seconds.

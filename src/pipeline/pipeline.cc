@@ -163,10 +163,13 @@ Result<intel::LoadReport> IntelSet::Reload() {
   return total;
 }
 
-int64_t IntelSet::SourcesMtime() const {
+namespace {
+
+// Newest modification time of the paths and everything under them.
+int64_t NewestMtime(const std::vector<std::string>& paths) {
   int64_t newest = 0;
   std::error_code ec;
-  for (const std::string& p : paths_) {
+  for (const std::string& p : paths) {
     std::filesystem::path path(p);
     auto consider = [&](const std::filesystem::path& f) {
       struct stat st {};
@@ -185,6 +188,33 @@ int64_t IntelSet::SourcesMtime() const {
     }
   }
   return newest;
+}
+
+}  // namespace
+
+int64_t IntelSet::SourcesMtime() const { return NewestMtime(paths_); }
+
+Result<detect::sigma::LoadResult> SigmaSet::Load(const std::vector<std::string>& paths,
+                                                 detect::sigma::LoadOptions options) {
+  paths_ = paths;
+  options_ = std::move(options);
+  return Reload();
+}
+
+Result<detect::sigma::LoadResult> SigmaSet::Reload() {
+  const auto start = std::chrono::steady_clock::now();
+  auto loaded = detect::sigma::LoadRules(paths_, options_);
+  if (!loaded) return loaded;
+  last_load_seconds_ =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  handle_.Set(loaded->rules);
+  return loaded;
+}
+
+int64_t SigmaSet::SourcesMtime() const {
+  std::vector<std::string> all = paths_;
+  if (!options_.logsource_mapping_path.empty()) all.push_back(options_.logsource_mapping_path);
+  return NewestMtime(all);
 }
 
 // ---- bad records ----------------------------------------------------------------

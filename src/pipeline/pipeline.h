@@ -132,6 +132,26 @@ class IntelSet {
   double last_load_seconds_ = 0;
 };
 
+// The Sigma rules of a running service: loads, reloads (swapping atomically; events
+// never wait), and tells when the rule files changed.
+class SigmaSet {
+ public:
+  Result<detect::sigma::LoadResult> Load(const std::vector<std::string>& paths,
+                                         detect::sigma::LoadOptions options);
+  // Loads the same paths again. On an error (a path gone), the current rules stay.
+  Result<detect::sigma::LoadResult> Reload();
+  const detect::sigma::RuleSetHandle* handle() const { return &handle_; }
+  double last_load_seconds() const { return last_load_seconds_; }
+  // Newest modification time over the rule files and the logsource mapping.
+  int64_t SourcesMtime() const;
+
+ private:
+  std::vector<std::string> paths_;
+  detect::sigma::LoadOptions options_;
+  detect::sigma::RuleSetHandle handle_;
+  double last_load_seconds_ = 0;
+};
+
 struct ScanOptions {
   std::vector<std::string> paths;    // files, folders, or "-" for stdin
   ingest::ReaderOptions reader;

@@ -62,6 +62,51 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
   }
   for (const Error& e : report->errors) spdlog::warn("intel: {}", e.ToString());
 
+  SigmaSet sigma;
+  const bool sigma_on = !config.sigma.paths.empty();
+  auto log_sigma = [&](const detect::sigma::LoadResult& r, std::string_view verb) {
+    spdlog::info("sigma: {} {} rules and {} correlations in {:.2f}s ({} did not load, {} without "
+                 "a logsource mapping, {} inactive)",
+                 verb, r.rules_loaded, r.correlations, sigma.last_load_seconds(), r.issues.size(),
+                 r.unrouted, r.inactive);
+    size_t shown = 0;
+    for (const auto& issue : r.issues) {
+      if (++shown > 20) {
+        spdlog::warn("sigma: ... {} more rules did not load (aegis sigma check lists them)",
+                     r.issues.size() - 20);
+        break;
+      }
+      spdlog::warn("sigma: {}:{}: {}: {}", issue.path, issue.line, issue.rule, issue.reason);
+    }
+  };
+  if (sigma_on) {
+    detect::sigma::LoadOptions sigma_opts;
+    sigma_opts.filter.min_level = ParseSeverity(config.sigma.min_level).value_or(Severity::kInformational);
+    sigma_opts.filter.statuses = config.sigma.statuses;
+    sigma_opts.filter.tags = config.sigma.tags;
+    sigma_opts.logsource_mapping_path = config.sigma.logsources;
+    sigma_opts.placeholders = config.sigma.placeholders;
+    auto loaded = sigma.Load(config.sigma.paths, sigma_opts);
+    if (!loaded) return std::unexpected(loaded.error());
+    log_sigma(*loaded, "loaded");
+  }
+  detect::sigma::DetectorOptions sigma_detector_opts;
+  sigma_detector_opts.include_event_json = config.include_event;
+  sigma_detector_opts.correlation_max_groups = static_cast<size_t>(config.sigma.correlation_max_groups);
+  std::atomic<uint64_t> correlation_evicted{0};
+  // One set of detectors per thread: indicators, and Sigma when configured.
+  auto make_detectors = [&] {
+    std::vector<std::unique_ptr<detect::Detector>> d;
+    d.push_back(detect::MakeIndicatorDetector(intel.handle(), config.include_event));
+    if (sigma_on) d.push_back(detect::sigma::MakeSigmaDetector(sigma.handle(), sigma_detector_opts));
+    return d;
+  };
+  auto count_evictions = [&](const std::vector<std::unique_ptr<detect::Detector>>& detectors) {
+    for (const auto& d : detectors) {
+      correlation_evicted.fetch_add(detect::sigma::SigmaDetectorStats(*d).correlation_evicted);
+    }
+  };
+
   std::vector<AlertSink*> sinks;
   std::unique_ptr<JsonLinesSink> jsonl;
   if (config.alerts_jsonl == "-") {
@@ -101,14 +146,15 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
     }
     spdlog::info("input: {}{}", path, ropts.follow ? " (following)" : "");
     threads.emplace_back([&, r = std::shared_ptr<ingest::EventReader>(std::move(*reader))] {
-      auto detector = detect::MakeIndicatorDetector(intel.handle(), config.include_event);
+      auto detectors = make_detectors();
       std::vector<Alert> alerts;
       Event event;
       while (r->Next(event)) {
         events.fetch_add(1, std::memory_order_relaxed);
-        detector->Inspect(event, alerts);
+        for (auto& detector : detectors) detector->Inspect(event, alerts);
         if (!alerts.empty()) router.Route(alerts);
       }
+      count_evictions(detectors);
     });
   }
 
@@ -116,15 +162,15 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
   // listener guarded by its own lock.
   struct ListenerState {
     std::unique_ptr<ingest::SyslogListener> listener;
-    std::unique_ptr<detect::Detector> detector;
-    std::mutex detector_mutex;  // guards detector and alerts
+    std::vector<std::unique_ptr<detect::Detector>> detectors;
+    std::mutex detector_mutex;  // guards detectors and alerts
     std::vector<Alert> alerts;
   };
   std::vector<std::unique_ptr<ListenerState>> listeners;
   auto start_listener = [&](const std::string& address, bool udp,
                             bool tcp) -> std::optional<Error> {
     auto state = std::make_unique<ListenerState>();
-    state->detector = detect::MakeIndicatorDetector(intel.handle(), config.include_event);
+    state->detectors = make_detectors();
     ingest::SyslogListenerOptions lopts;
     lopts.bind_addresses = {address};
     lopts.udp = udp;
@@ -135,7 +181,7 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
         [&, raw_state](Event& ev) {
           events.fetch_add(1, std::memory_order_relaxed);
           std::lock_guard lock(raw_state->detector_mutex);
-          raw_state->detector->Inspect(ev, raw_state->alerts);
+          for (auto& detector : raw_state->detectors) detector->Inspect(ev, raw_state->alerts);
           if (!raw_state->alerts.empty()) router.Route(raw_state->alerts);
         },
         &dead_letters);
@@ -179,7 +225,10 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
   auto last_flush = started_at;
   auto last_check = started_at;
   int64_t sources_mtime = intel.SourcesMtime();
-  spdlog::info("running: {} input(s); Ctrl-C stops, SIGHUP reloads indicators", config.inputs.size());
+  int64_t sigma_mtime = sigma_on ? sigma.SourcesMtime() : 0;
+  auto last_sigma_check = started_at;
+  spdlog::info("running: {} input(s); Ctrl-C stops, SIGHUP reloads indicators{}",
+               config.inputs.size(), sigma_on ? " and Sigma rules" : "");
   while (true) {
     if (options.stop != nullptr && options.stop->load()) break;
     auto now = Clock::now();
@@ -187,7 +236,8 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
         now - started_at >= std::chrono::nanoseconds(options.duration_ns)) {
       break;
     }
-    bool reload_now = options.reload != nullptr && options.reload->load();
+    const bool signalled = options.reload != nullptr && options.reload->load();
+    bool reload_now = signalled;
     if (!reload_now && config.intel_reload_interval_ns > 0 &&
         now - last_check >= std::chrono::nanoseconds(config.intel_reload_interval_ns)) {
       last_check = now;
@@ -195,6 +245,25 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
       if (m != sources_mtime) {
         sources_mtime = m;
         reload_now = true;
+      }
+    }
+    bool reload_sigma = sigma_on && signalled;
+    if (sigma_on && !reload_sigma && config.sigma.reload_interval_ns > 0 &&
+        now - last_sigma_check >= std::chrono::nanoseconds(config.sigma.reload_interval_ns)) {
+      last_sigma_check = now;
+      const int64_t m = sigma.SourcesMtime();
+      if (m != sigma_mtime) {
+        sigma_mtime = m;
+        reload_sigma = true;
+      }
+    }
+    if (reload_sigma) {
+      auto r = sigma.Reload();
+      if (r) {
+        ++stats.sigma_reloads;
+        log_sigma(*r, "reloaded");
+      } else {
+        spdlog::error("sigma: reload failed, keeping the current rules: {}", r.error().ToString());
       }
     }
     if (reload_now) {
@@ -218,7 +287,14 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
   stop.store(true);
   for (auto& l : listeners) l->listener->Stop();
   for (auto& t : threads) t.join();
+  for (auto& l : listeners) count_evictions(l->detectors);
   router.Flush();
+  stats.correlation_evicted = correlation_evicted.load();
+  if (stats.correlation_evicted > 0) {
+    spdlog::warn("sigma: {} correlation groups were evicted at the ceiling of {} "
+                 "(sigma.correlation_max_groups)",
+                 stats.correlation_evicted, config.sigma.correlation_max_groups);
+  }
   stats.events = events.load();
   stats.bad_records = dead_letters.count();
   stats.alerts = router.emitted();

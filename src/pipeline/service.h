@@ -18,7 +18,9 @@ struct ServiceStats {
   uint64_t bad_records = 0;
   uint64_t alerts = 0;
   uint64_t suppressed = 0;
-  uint64_t reloads = 0;
+  uint64_t reloads = 0;              // indicator reloads
+  uint64_t sigma_reloads = 0;
+  uint64_t correlation_evicted = 0;  // correlation groups dropped at the memory ceiling
 };
 
 struct ServiceOptions {
