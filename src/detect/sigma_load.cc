@@ -895,6 +895,23 @@ void Loader::ResolveCorrelations() {
       spec.rule_indices.push_back(it->second);
       (spec.generate ? referenced_with_generate : referenced_without_generate)[it->second] = true;
     }
+    if (broken[pending.rule_index]) continue;
+    // Aliases may name a rule differently from `rules:` (its name there, its id
+    // here): key them by the reference `rules:` uses, which the engine looks up.
+    for (auto& [alias, per_rule] : spec.aliases) {
+      std::map<std::string, std::string> rekeyed;
+      for (const auto& [ref, field] : per_rule) {
+        auto it = by_ref.find(ref);
+        std::string key = ref;
+        if (it != by_ref.end()) {
+          for (size_t k = 0; k < spec.rule_indices.size(); ++k) {
+            if (spec.rule_indices[k] == it->second) key = spec.rule_refs[k];
+          }
+        }
+        rekeyed[key] = field;
+      }
+      per_rule = std::move(rekeyed);
+    }
   }
   for (size_t i = 0; i < set_->rules.size(); ++i) {
     if (referenced_without_generate[i] && !referenced_with_generate[i]) {
