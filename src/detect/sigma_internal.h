@@ -177,7 +177,6 @@ struct FieldAtoms {
 };
 
 struct Prefilter {
-  LiteralSet keywords;  // keyword literals: every field is scanned (a small set)
   std::vector<FieldAtoms> fields;
   std::unordered_map<const char*, uint32_t> field_index;  // interned name -> fields[]
 };
@@ -186,6 +185,9 @@ struct Prefilter {
 struct RouteGroup {
   std::string product, category, service;
   std::vector<uint32_t> rules;
+  // Keyword literals of the group's rules: every field of an event that reaches the
+  // group is scanned for them (kept per group, so the sets stay small).
+  LiteralSet keywords;
 };
 
 }  // namespace aegis::detect::sigma::internal

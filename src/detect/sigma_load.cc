@@ -1217,7 +1217,7 @@ Result<void> Loader::BuildPrefilter() {
     for (const Atom& atom : req.atoms) {
       if (atom.kind == AtomKind::kScan) distinct.insert(atom.text);
       if (atom.kind == AtomKind::kScan && atom.names.empty()) {
-        add_literal(pf.keywords, atom.text, i);
+        add_literal(set_->groups[rule.route_group].keywords, atom.text, i);
         set_->keyword_literal_rule[i] = true;
       } else if (atom.kind == AtomKind::kScan) {
         for (auto name : atom.names) add_literal(field_of(name).literals, atom.text, i);
@@ -1231,7 +1231,10 @@ Result<void> Loader::BuildPrefilter() {
     }
   }
   result.literals = distinct.size();
-  auto compile = [](LiteralSet& set, unsigned mode) -> Result<void> {
+  // Field literal sets scan the lower-cased value (the matcher lower-cases each field
+  // once per event anyway), so they are compiled case-sensitive: Hyperscan is faster
+  // that way. Keyword sets scan the original values, caseless.
+  auto compile = [](LiteralSet& set, unsigned mode, unsigned case_flag) -> Result<void> {
     set.ids.clear();
     if (set.literals.empty()) return {};
     std::vector<const char*> exprs;
@@ -1240,7 +1243,7 @@ Result<void> Loader::BuildPrefilter() {
     for (uint32_t i = 0; i < set.literals.size(); ++i) {
       exprs.push_back(set.literals[i].data());
       lens.push_back(set.literals[i].size());
-      flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+      flags.push_back(case_flag | HS_FLAG_SINGLEMATCH);
       ids.push_back(i);
     }
     hs_compile_error_t* error = nullptr;
@@ -1253,9 +1256,11 @@ Result<void> Loader::BuildPrefilter() {
     }
     return {};
   };
-  if (auto ok = compile(pf.keywords, HS_MODE_VECTORED); !ok) return ok;
+  for (RouteGroup& g : set_->groups) {
+    if (auto ok = compile(g.keywords, HS_MODE_VECTORED, HS_FLAG_CASELESS); !ok) return ok;
+  }
   for (FieldAtoms& f : pf.fields) {
-    if (auto ok = compile(f.literals, HS_MODE_BLOCK); !ok) return ok;
+    if (auto ok = compile(f.literals, HS_MODE_BLOCK, 0); !ok) return ok;
   }
   return {};
 }

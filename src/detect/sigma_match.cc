@@ -51,7 +51,7 @@ bool SimpleGlob(std::string_view pattern, std::string_view text) {
 struct Route {
   std::vector<uint64_t> bits;      // rules reachable from this route
   std::vector<uint32_t> always;    // reachable rules evaluated without a literal hit
-  bool scan_all = false;           // some reachable rule has a keyword literal
+  std::vector<uint32_t> keyword_groups;  // reached groups with keyword literals
   bool any = false;                // some rule is reachable
 };
 
@@ -97,7 +97,9 @@ struct Matcher::Impl {
   MatcherStats stats;
 
   explicit Impl(std::shared_ptr<const RuleSet> rules) : set(std::move(rules)) {
-    if (set->prefilter.keywords.db) hs_alloc_scratch(set->prefilter.keywords.db, &scratch);
+    for (const RouteGroup& g : set->groups) {
+      if (g.keywords.db) hs_alloc_scratch(g.keywords.db, &scratch);
+    }
     for (const FieldAtoms& f : set->prefilter.fields) {
       if (f.literals.db) hs_alloc_scratch(f.literals.db, &scratch);
     }
@@ -216,12 +218,9 @@ struct Matcher::Impl {
       for (uint32_t r : g.rules) {
         route.any = true;
         route.bits[r >> 6] |= uint64_t{1} << (r & 63);
-        if (set->always[r]) {
-          route.always.push_back(r);
-        } else if (set->keyword_literal_rule[r]) {
-          route.scan_all = true;
-        }
+        if (set->always[r]) route.always.push_back(r);
       }
+      if (g.keywords.db) route.keyword_groups.push_back(static_cast<uint32_t>(&g - set->groups.data()));
     }
     std::sort(route.always.begin(), route.always.end());
   }
@@ -266,7 +265,7 @@ struct Matcher::Impl {
   void Check(const FieldAtoms& atoms, size_t index, const Route& route) {
     HashAtoms(atoms, index, route);
     if (!atoms.literals.db) return;
-    const std::string& value = event->fields()[index].value;
+    const std::string_view value = LowerOf(index);  // the set is lower-case, case-sensitive
     hits.clear();
     stats.scanned_bytes += value.size();
     hs_scan(atoms.literals.db, value.data(), static_cast<unsigned int>(value.size()), 0, scratch,
@@ -546,21 +545,24 @@ struct Matcher::Impl {
       if (a >= 0) Check(fields_atoms[a], i, route);
       if (b >= 0) Check(fields_atoms[b], i, route);
     }
-    const LiteralSet& keywords = set->prefilter.keywords;
-    if (keywords.db && route.scan_all) {
+    if (!route.keyword_groups.empty()) {
       scan_data.clear();
       scan_lens.clear();
       for (const Field& f : fields) {
         scan_data.push_back(f.value.data());
         scan_lens.push_back(static_cast<unsigned int>(f.value.size()));
       }
-      hits.clear();
-      if (!scan_data.empty()) {
-        hs_scan_vector(keywords.db, scan_data.data(), scan_lens.data(),
-                       static_cast<unsigned int>(scan_data.size()), 0, scratch, OnLiteral, &hits);
-      }
-      for (uint32_t literal : hits) {
-        for (uint32_t r : keywords.rules_of_literal[literal]) Candidate(r, route);
+      for (uint32_t g : route.keyword_groups) {
+        const LiteralSet& keywords = set->groups[g].keywords;
+        hits.clear();
+        if (!scan_data.empty()) {
+          hs_scan_vector(keywords.db, scan_data.data(), scan_lens.data(),
+                         static_cast<unsigned int>(scan_data.size()), 0, scratch, OnLiteral,
+                         &hits);
+        }
+        for (uint32_t literal : hits) {
+          for (uint32_t r : keywords.rules_of_literal[literal]) Candidate(r, route);
+        }
       }
     }
     candidates.insert(candidates.end(), route.always.begin(), route.always.end());
