@@ -91,8 +91,7 @@ struct Matcher::Impl {
     int index = -1;
   };
   std::array<Slot, 1024> slots{};
-  std::vector<const char*> scan_data;
-  std::vector<unsigned int> scan_lens;
+  std::string joined;  // all values of the event, for keyword scans
   const Event* event = nullptr;
   MatcherStats stats;
 
@@ -546,20 +545,19 @@ struct Matcher::Impl {
       if (b >= 0) Check(fields_atoms[b], i, route);
     }
     if (!route.keyword_groups.empty()) {
-      scan_data.clear();
-      scan_lens.clear();
+      // Keywords may be in any field: all values, joined by newlines, in one block
+      // scan (much faster than a vectored scan of many short values).
+      joined.clear();
       for (const Field& f : fields) {
-        scan_data.push_back(f.value.data());
-        scan_lens.push_back(static_cast<unsigned int>(f.value.size()));
+        joined += f.value;
+        joined += '\n';
       }
+      stats.scanned_bytes += joined.size();
       for (uint32_t g : route.keyword_groups) {
         const LiteralSet& keywords = set->groups[g].keywords;
         hits.clear();
-        if (!scan_data.empty()) {
-          hs_scan_vector(keywords.db, scan_data.data(), scan_lens.data(),
-                         static_cast<unsigned int>(scan_data.size()), 0, scratch, OnLiteral,
-                         &hits);
-        }
+        hs_scan(keywords.db, joined.data(), static_cast<unsigned int>(joined.size()), 0, scratch,
+                OnLiteral, &hits);
         for (uint32_t literal : hits) {
           for (uint32_t r : keywords.rules_of_literal[literal]) Candidate(r, route);
         }
