@@ -18,6 +18,7 @@
 // runs correlation rules on the matches.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -128,10 +129,16 @@ struct MatcherStats {
   uint64_t regex_errors = 0;      // regex match limit hit (treated as no match)
 };
 
+struct MatcherOptions {
+  // false: evaluate every rule the event's logsource reaches, without the literal
+  // prefilter. Slow; for checking that the prefilter never loses a detection.
+  bool prefilter = true;
+};
+
 // Matches events against a RuleSet. Not thread-safe: one per thread.
 class Matcher {
  public:
-  explicit Matcher(std::shared_ptr<const RuleSet> rules);
+  explicit Matcher(std::shared_ptr<const RuleSet> rules, MatcherOptions options = {});
   ~Matcher();
   Matcher(const Matcher&) = delete;
   Matcher& operator=(const Matcher&) = delete;
@@ -146,17 +153,19 @@ class Matcher {
   std::unique_ptr<Impl> impl_;
 };
 
-// The current rule set, swapped atomically on reload (like IndexHandle).
+// The current rule set, swapped atomically on reload (like IndexHandle). Detectors
+// read the generation (an atomic, no lock) per event and take the lock only to copy
+// the pointer when it changed.
 class RuleSetHandle {
  public:
   void Set(std::shared_ptr<const RuleSet> rules);
   std::shared_ptr<const RuleSet> Get() const;
-  uint64_t generation() const;
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
  private:
-  mutable std::mutex mutex_;
+  mutable std::mutex rules_mutex_;  // guards rules_
   std::shared_ptr<const RuleSet> rules_;
-  uint64_t generation_ = 0;
+  std::atomic<uint64_t> generation_{0};
 };
 
 struct DetectorOptions {

@@ -94,6 +94,7 @@ struct Matcher::Impl {
   std::string joined;  // all values of the event, for keyword scans
   const Event* event = nullptr;
   MatcherStats stats;
+  bool use_prefilter = true;
 
   explicit Impl(std::shared_ptr<const RuleSet> rules) : set(std::move(rules)) {
     for (const RouteGroup& g : set->groups) {
@@ -533,6 +534,16 @@ struct Matcher::Impl {
     }
     candidates.clear();
     hits.clear();
+    if (!use_prefilter) {
+      for (uint32_t r = 0; r < set->rules.size(); ++r) {
+        if (Has(route.bits, r)) candidates.push_back(r);
+      }
+      stats.candidates += candidates.size();
+      for (uint32_t r : candidates) {
+        if (Evaluate(r, out)) ++stats.matches;
+      }
+      return;
+    }
     const auto& fields_atoms = set->prefilter.fields;
     const auto fields = ev.fields();
     for (size_t i = 0; i < fields.size(); ++i) {
@@ -572,25 +583,23 @@ struct Matcher::Impl {
   }
 };
 
-Matcher::Matcher(std::shared_ptr<const RuleSet> rules)
-    : impl_(std::make_unique<Impl>(std::move(rules))) {}
+Matcher::Matcher(std::shared_ptr<const RuleSet> rules, MatcherOptions options)
+    : impl_(std::make_unique<Impl>(std::move(rules))) {
+  impl_->use_prefilter = options.prefilter;
+}
 Matcher::~Matcher() = default;
 void Matcher::Match(const Event& event, std::vector<RuleMatch>& out) { impl_->Match(event, out); }
 const RuleSet& Matcher::rules() const { return *impl_->set; }
 const MatcherStats& Matcher::stats() const { return impl_->stats; }
 
 void RuleSetHandle::Set(std::shared_ptr<const RuleSet> rules) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(rules_mutex_);
   rules_ = std::move(rules);
-  ++generation_;
+  generation_.fetch_add(1, std::memory_order_release);
 }
 std::shared_ptr<const RuleSet> RuleSetHandle::Get() const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(rules_mutex_);
   return rules_;
-}
-uint64_t RuleSetHandle::generation() const {
-  std::lock_guard lock(mutex_);
-  return generation_;
 }
 
 }  // namespace aegis::detect::sigma

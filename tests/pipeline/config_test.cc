@@ -18,6 +18,11 @@ TEST(Config, ExampleFileParsesWithEverySetting) {
   EXPECT_TRUE(cfg->inputs[0].follow);
   EXPECT_EQ(cfg->inputs[1].type, "syslog");
   EXPECT_EQ(cfg->inputs[1].udp, "0.0.0.0:5514");
+  EXPECT_EQ(cfg->sigma.paths.size(), 2u);
+  EXPECT_EQ(cfg->sigma.min_level, "informational");
+  EXPECT_EQ(cfg->sigma.correlation_max_groups, 100'000);
+  ASSERT_EQ(cfg->sigma.placeholders.count("Admins_Workstations"), 1u);
+  EXPECT_EQ(cfg->sigma.placeholders.at("Admins_Workstations").size(), 2u);
 }
 
 TEST(Config, EmptyFileGivesDefaults) {
