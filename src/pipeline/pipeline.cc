@@ -291,6 +291,34 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
   std::atomic<uint64_t> done_bytes{0};
   std::atomic<size_t> next_input{0};
 
+  // With several workers, folders are split into their files (largest first) so that
+  // the workers share them; one folder would otherwise be one worker's job. A file's
+  // events stay in order within that file.
+  std::vector<std::string> inputs;
+  if (options.threads > 1) {
+    std::vector<std::pair<uint64_t, std::string>> sized;
+    for (const std::string& p : options.paths) {
+      std::error_code ec;
+      if (p != "-" && std::filesystem::is_directory(p, ec)) {
+        for (auto it = std::filesystem::recursive_directory_iterator(
+                 p, std::filesystem::directory_options::skip_permission_denied, ec);
+             !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+          std::error_code entry_error;
+          if (it->is_regular_file(entry_error)) {
+            sized.emplace_back(it->file_size(entry_error), it->path().string());
+          }
+        }
+        if (!ec) continue;
+      }
+      sized.emplace_back(0, p);
+    }
+    std::stable_sort(sized.begin(), sized.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (auto& [size, path] : sized) inputs.push_back(std::move(path));
+  } else {
+    inputs = options.paths;
+  }
+
   auto worker = [&] {
     std::vector<std::unique_ptr<detect::Detector>> detectors;
     detectors.push_back(detect::MakeIndicatorDetector(index, options.include_event_json));
@@ -303,8 +331,8 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
     Event event;
     while (true) {
       size_t i = next_input.fetch_add(1);
-      if (i >= options.paths.size()) break;
-      auto reader = ingest::EventReader::Open(options.paths[i], options.reader, &dead_letters);
+      if (i >= inputs.size()) break;
+      auto reader = ingest::EventReader::Open(inputs[i], options.reader, &dead_letters);
       if (!reader) {
         std::lock_guard lock(summary_mutex);
         ++summary.inputs_failed;
@@ -331,7 +359,7 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
     }
   };
 
-  int threads = std::max(1, std::min<int>(options.threads, static_cast<int>(options.paths.size())));
+  int threads = std::max(1, std::min<int>(options.threads, static_cast<int>(inputs.size())));
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
