@@ -69,3 +69,16 @@ for name in ("aegis scan", "grep -F -f", "ripgrep -F -f"):
     print(f"{name:16}{x1:12.2f}{x10:12.2f}{marginal:16,.0f}{x1/a1:10.1f}{x10/a10:10.1f}{am/marginal if marginal else 0:16.1f}")
 print("ratio = peer time / aegis time (higher is better for aegis); marginal = events/s over the extra 9x of input, setup excluded")
 PY
+
+echo
+echo "== 4. Sigma: all SigmaHQ rules over the OTRF datasets, Aegis vs the Zircolite-style SQLite peer"
+"$BUILD/bench/sigma_bench" --benchmark_counters_tabular=true 2>&1 | grep -vE '^\*\*\*|^-+$|^  DIFF|because' || true
+S="$SHARED/sigma"
+O="$SHARED/events/otrf/datasets"
+for j in 1 2; do
+  echo "aegis scan -j $j, all five SigmaHQ folders over the OTRF datasets (/usr/bin/time):"
+  /usr/bin/time -f "  wall %e s, peak RSS %M KiB" "$BUILD/aegis" scan -j "$j" --no-progress --no-event \
+    --dedup-window 0 --json --sigma "$S/rules" --sigma "$S/rules-emerging-threats" \
+    --sigma "$S/rules-threat-hunting" --sigma "$S/rules-placeholder" --sigma "$S/rules-compliance" \
+    "$O" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(f"  {r[\"events\"]:,} events, {r[\"alerts\"]:,} alerts, {r[\"events_per_second\"]:,.0f} events/s (rule load {r[\"sigma\"][\"load_seconds\"]:.2f} s)")'
+done
