@@ -17,6 +17,7 @@
 #include "core/observables.h"
 #include "core/strings.h"
 #include "detect/detect.h"
+#include "detect/alert_id.h"
 #include "detect/hashing.h"
 
 namespace aegis::detect {
@@ -112,21 +113,6 @@ std::string AlertTitle(std::string_view field, const IndicatorMatch& m) {
   }
   if (!m.meta->source.empty()) title.append(" (").append(m.meta->source).append(")");
   return title;
-}
-
-std::string AlertId(std::string_view indicator, const Event& event) {
-  uint64_t h = hashing::HashBytes(kDetectorName);
-  h = hashing::HashBytes(indicator, h);
-  h = hashing::HashBytes(event.source, h);
-  h = hashing::HashU64(event.line, h);
-  h = hashing::HashU64(event.offset, h);
-  // Network inputs have no file position that survives a restart: the event's own
-  // time and content keep ids of different events apart there too.
-  h = hashing::HashU64(static_cast<uint64_t>(event.timestamp_ns), h);
-  h = hashing::HashBytes(event.raw, h);
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hashing::Finish(h)));
-  return std::string(hex, 16);
 }
 
 class IndicatorDetector final : public Detector {
@@ -253,7 +239,7 @@ class IndicatorDetector final : public Detector {
     }
     event_alerts_.push_back({m.value.data(), out.size()});
     Alert& alert = out.emplace_back();
-    alert.id = AlertId(m.value, event);
+    alert.id = AlertId(kDetectorName, m.value, event);
     alert.time_ns = NowNs();
     alert.event_time_ns = event.timestamp_ns;
     alert.severity = m.meta->severity;

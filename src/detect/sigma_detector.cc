@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <unordered_map>
 
-#include "detect/hashing.h"
+#include "detect/alert_id.h"
 #include "detect/sigma_internal.h"
 
 namespace aegis::detect::sigma {
@@ -16,19 +16,6 @@ using internal::Rule;
 
 constexpr std::string_view kSigma = "sigma";
 constexpr std::string_view kCorrelation = "sigma-correlation";
-
-std::string AlertId(std::string_view detector, std::string_view rule, const Event& event) {
-  uint64_t h = hashing::HashBytes(detector);
-  h = hashing::HashBytes(rule, h);
-  h = hashing::HashBytes(event.source, h);
-  h = hashing::HashU64(event.line, h);
-  h = hashing::HashU64(event.offset, h);
-  h = hashing::HashU64(static_cast<uint64_t>(event.timestamp_ns), h);
-  h = hashing::HashBytes(event.raw, h);
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hashing::Finish(h)));
-  return std::string(hex, 16);
-}
 
 class SigmaDetector final : public Detector {
  public:

@@ -264,6 +264,18 @@ std::optional<bool> RegexMatches(const Regex& re, std::string_view value) {
   return std::nullopt;
 }
 
+// The index of the `]` closing the character class that opens at `open` (or the end).
+static size_t ClassEnd(std::string_view pattern, size_t open) {
+  size_t j = open + 1;
+  if (j < pattern.size() && pattern[j] == '^') ++j;
+  if (j < pattern.size() && pattern[j] == ']') ++j;
+  while (j < pattern.size() && pattern[j] != ']') {
+    if (pattern[j] == '\\') ++j;
+    ++j;
+  }
+  return j;
+}
+
 std::string RegexRequiredLiteral(std::string_view pattern, bool caseless) {
   // Only a top-level sequence is analysed: any alternation, group or class outside
   // escapes makes the literal unknown. Runs of plain characters are literals; a
@@ -275,15 +287,7 @@ std::string RegexRequiredLiteral(std::string_view pattern, bool caseless) {
       continue;
     }
     if (pattern[i] == '[') {
-      // skip the class
-      size_t j = i + 1;
-      if (j < pattern.size() && pattern[j] == '^') ++j;
-      if (j < pattern.size() && pattern[j] == ']') ++j;
-      while (j < pattern.size() && pattern[j] != ']') {
-        if (pattern[j] == '\\') ++j;
-        ++j;
-      }
-      i = j;
+      i = ClassEnd(pattern, i);
       continue;
     }
     if (pattern[i] == '(') ++depth;
@@ -334,20 +338,11 @@ std::string RegexRequiredLiteral(std::string_view pattern, bool caseless) {
     if (depth > 0) continue;
     if (c == '[') {
       flush();
-      size_t j = i + 1;
-      if (j < pattern.size() && pattern[j] == '^') ++j;
-      if (j < pattern.size() && pattern[j] == ']') ++j;
-      while (j < pattern.size() && pattern[j] != ']') {
-        if (pattern[j] == '\\') ++j;
-        ++j;
-      }
-      i = j;
+      i = ClassEnd(pattern, i);
       continue;
     }
     if (std::strchr(".*+?{}^$|", c) || quantified_next) {
-      if (c == '+' && !run.empty()) {
-        // x+ still requires one x: keep the run up to and including it, then stop it
-      }
+      // (x+ still requires one x: the run up to and including it stays.)
       flush();
       if (c == '{') {
         while (i < pattern.size() && pattern[i] != '}') ++i;

@@ -3,6 +3,7 @@
 // with alerts on stdout and the level/tag filters, and the whole SigmaHQ rule tree
 // from ../shared/data when it is there.
 #include <gtest/gtest.h>
+#include "common/test_util.h"
 #include <simdjson.h>
 #include <sys/wait.h>
 
@@ -18,32 +19,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int code = -1;
-  std::string out;
-};
+using aegis::testing::CommandResult;
 
-// Runs `aegis ARGS` with stdout captured (stderr to a file read into `err`).
+// Runs `aegis ARGS` with stdout captured (stderr into `err` when given).
 CommandResult Aegis(const std::string& args, std::string* err = nullptr) {
-  fs::path err_file =
-      fs::temp_directory_path() / ("aegis-sigma-cli-err-" + std::to_string(::getpid()));
-  std::string cmd = std::string(AEGIS_BINARY) + " " + args + " 2>" + err_file.string();
-  CommandResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (err != nullptr) {
-    std::ifstream in(err_file);
-    std::stringstream s;
-    s << in.rdbuf();
-    *err = s.str();
-  }
-  fs::remove(err_file);
-  return r;
+  return aegis::testing::RunCommand(AEGIS_BINARY, args, err);
 }
 
 std::vector<std::string> Lines(const std::string& text) {

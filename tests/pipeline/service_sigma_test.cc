@@ -21,6 +21,7 @@
 
 #include "pipeline/config.h"
 #include "pipeline/service.h"
+#include "common/test_util.h"
 #include "store/store.h"
 
 namespace aegis::pipeline {
@@ -28,23 +29,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using aegis::testing::ReadAll;
+using aegis::testing::WaitFor;
 
-// Polls until `pred` holds or `seconds` pass; no timing is asserted.
-template <typename Pred>
-bool WaitFor(Pred pred, int seconds = 15) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
 
 void Append(const fs::path& p, const std::string& line) {
   std::ofstream out(p, std::ios::app);

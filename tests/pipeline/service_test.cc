@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/test_util.h"
 #include "store/store.h"
 
 namespace aegis::pipeline {
@@ -20,22 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using aegis::testing::ReadAll;
+using aegis::testing::WaitFor;
 
-// Polls until `pred` holds or ~15 s pass; no timing is asserted.
-template <typename Pred>
-bool WaitFor(Pred pred) {
-  for (int i = 0; i < 300; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pred();
-}
 
 void Append(const fs::path& p, const std::string& line) {
   std::ofstream out(p, std::ios::app);
