@@ -181,6 +181,11 @@ struct Prefilter {
   std::unordered_map<const char*, uint32_t> field_index;  // interned name -> fields[]
 };
 
+// Builds the prefilter of `rules` (after routing): fills RuleSet::always, the
+// per-field atoms and literal sets, and the groups' keyword sets. Counts the distinct
+// literals and the rules without a usable atom.
+Result<void> BuildPrefilter(RuleSet& rules, size_t* literal_count, size_t* always_count);
+
 // Rules grouped by logsource: an event reaches whole groups.
 struct RouteGroup {
   std::string product, category, service;
@@ -202,7 +207,6 @@ class RuleSet {
   internal::LogsourceMapping mapping;
   internal::Prefilter prefilter;
   std::vector<bool> always;                 // rule has no usable literal
-  std::vector<bool> keyword_literal_rule;   // rule's literals may be in any field
   std::vector<CorrelationSpec> correlations;
   std::vector<uint32_t> correlation_rule;   // correlation index -> rule index
 };

@@ -135,7 +135,7 @@ struct Matcher::Impl {
     return false;
   }
 
-  std::string_view RoutingValue(size_t i, std::string& storage) {
+  std::string_view RoutingValue(size_t i) {
     const std::string& name = set->mapping.routing_fields[i];
     if (name == "$format") return FormatName(event->format);
     if (name == "$source") return Basename(event->source);
@@ -143,7 +143,6 @@ struct Matcher::Impl {
     for (const Field& f : event->fields()) {
       if (f.key.original.data() == ptr || f.key.name.data() == ptr) return f.value;
     }
-    (void)storage;
     return {};
   }
 
@@ -151,9 +150,8 @@ struct Matcher::Impl {
 
   const Route& RouteFor() {
     key.clear();
-    std::string storage;
     for (size_t i = 0; i < routing_names.size(); ++i) {
-      key += RoutingValue(i, storage);
+      key += RoutingValue(i);
       key += '\x1f';
     }
     auto it = routes.find(key);
@@ -166,10 +164,9 @@ struct Matcher::Impl {
 
   void BuildRoute(Route& route) {
     std::unordered_set<std::string> products, categories, services;
-    std::string storage;
     std::vector<std::string> values(routing_names.size());
     for (size_t i = 0; i < routing_names.size(); ++i) {
-      values[i] = std::string(RoutingValue(i, storage));
+      values[i] = std::string(RoutingValue(i));
       for (char& c : values[i]) c = Lower(c);
     }
     auto value_of = [&](const std::string& field) -> const std::string* {
