@@ -13,6 +13,7 @@ import json
 import os
 import random
 import sys
+import time
 
 out = sys.argv[1] if len(sys.argv) > 1 else "demo-data/generated"
 rng = random.Random(2017)  # fixed seed: the same demo every time
@@ -64,4 +65,48 @@ with open(f"{out}/events/ssl.log", "w") as f:
         f.write(f"{t0 + i:.6f}\tS{i:017d}\t10.20.1.{rng.randint(2, 250)}\t{rng.randint(1024, 65535)}"
                 f"\t{ip}\t443\tTLSv12\t{server}\n")
     f.write("#close\t2023-11-14-22-13-20\n")
+# Windows process creation (Sysmon, flat JSON as nxlog/winlogbeat ship it) and two
+# Sigma rules that catch what an intruder did on one workstation.
+os.makedirs(f"{out}/sigma", exist_ok=True)
+with open(f"{out}/sigma/demo-rules.yml", "w") as f:
+    f.write("""title: Credential Dumping Via Procdump (demo)
+id: 6f0d6a32-3c1e-4c57-9d3b-2f1ad0a5c101
+status: test
+level: high
+tags: [attack.credential-access, attack.t1003.001]
+logsource: {product: windows, category: process_creation}
+detection:
+  selection_img:
+    Image|endswith: ['\\procdump.exe', '\\procdump64.exe']
+  selection_cli:
+    CommandLine|contains|windash: ' -ma '
+  selection_lsass:
+    CommandLine|contains: 'lsass'
+  condition: all of selection_*
+---
+title: Encoded PowerShell Command (demo)
+id: 6f0d6a32-3c1e-4c57-9d3b-2f1ad0a5c102
+status: test
+level: medium
+tags: [attack.execution, attack.t1059.001]
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\\powershell.exe'
+    CommandLine|contains|windash: ' -enc '
+  condition: selection
+""")
+benign_cmds = [("C:\\Windows\\System32\\svchost.exe", "svchost.exe -k netsvcs"),
+               ("C:\\Windows\\explorer.exe", "explorer.exe"),
+               ("C:\\Program Files\\EMIS\\emisweb.exe", "emisweb.exe /practice 12345")]
+bad_cmds = [("C:\\Users\\gp-admin\\Downloads\\procdump64.exe", "procdump64.exe -accepteula -ma lsass.exe out.dmp"),
+            ("C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "powershell.exe -nop /enc SQBFAFgA")]
+with open(f"{out}/events/windows.json", "w") as f:
+    for i in range(600):
+        image, cmd = rng.choice(bad_cmds) if rng.random() < 0.02 else rng.choice(benign_cmds)
+        ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t0 + i)) + ".000"
+        rec = {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+               "Hostname": "GP-WS-07.practice.nhs.uk", "UtcTime": ts, "Image": image,
+               "CommandLine": cmd, "User": "PRACTICE\\gp-admin", "ProcessId": 4000 + i}
+        f.write(json.dumps(rec) + "\n")
 print(f"demo data written to {out}")
