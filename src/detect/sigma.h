@@ -127,6 +127,7 @@ struct MatcherStats {
   uint64_t scanned_bytes = 0;     // field bytes given to the literal scan
   uint64_t matches = 0;
   uint64_t regex_errors = 0;      // regex match limit hit (treated as no match)
+  uint64_t scan_errors = 0;       // a literal scan failed: all routed rules evaluated
 };
 
 struct MatcherOptions {

@@ -95,13 +95,19 @@ struct Matcher::Impl {
   const Event* event = nullptr;
   MatcherStats stats;
   bool use_prefilter = true;
+  bool scratch_ok = true;  // false: Hyperscan scratch could not be had; no prefilter
+  bool scan_failed = false;  // a scan of this event failed: evaluate every routed rule
 
   explicit Impl(std::shared_ptr<const RuleSet> rules) : set(std::move(rules)) {
     for (const RouteGroup& g : set->groups) {
-      if (g.keywords.db) hs_alloc_scratch(g.keywords.db, &scratch);
+      if (g.keywords.db && hs_alloc_scratch(g.keywords.db, &scratch) != HS_SUCCESS) {
+        scratch_ok = false;
+      }
     }
     for (const FieldAtoms& f : set->prefilter.fields) {
-      if (f.literals.db) hs_alloc_scratch(f.literals.db, &scratch);
+      if (f.literals.db && hs_alloc_scratch(f.literals.db, &scratch) != HS_SUCCESS) {
+        scratch_ok = false;
+      }
     }
     for (const auto& f : set->mapping.routing_fields) routing_names.push_back(Intern(f));
     rule_stamp.assign(set->rules.size(), 0);
@@ -265,8 +271,10 @@ struct Matcher::Impl {
     const std::string_view value = LowerOf(index);  // the set is lower-case, case-sensitive
     hits.clear();
     stats.scanned_bytes += value.size();
-    hs_scan(atoms.literals.db, value.data(), static_cast<unsigned int>(value.size()), 0, scratch,
-            OnLiteral, &hits);
+    if (hs_scan(atoms.literals.db, value.data(), static_cast<unsigned int>(value.size()), 0,
+                scratch, OnLiteral, &hits) != HS_SUCCESS) {
+      scan_failed = true;
+    }
     for (uint32_t literal : hits) {
       for (uint32_t r : atoms.literals.rules_of_literal[literal]) Candidate(r, route);
     }
@@ -512,6 +520,18 @@ struct Matcher::Impl {
     return true;
   }
 
+  // Evaluates every rule the route reaches (no prefilter).
+  void EvaluateAllRouted(const Route& route, std::vector<RuleMatch>& out) {
+    candidates.clear();
+    for (uint32_t r = 0; r < set->rules.size(); ++r) {
+      if (Has(route.bits, r)) candidates.push_back(r);
+    }
+    stats.candidates += candidates.size();
+    for (uint32_t r : candidates) {
+      if (Evaluate(r, out)) ++stats.matches;
+    }
+  }
+
   void Match(const Event& ev, std::vector<RuleMatch>& out) {
     event = &ev;
     ++stats.events;
@@ -532,15 +552,10 @@ struct Matcher::Impl {
     candidates.clear();
     hits.clear();
     if (!use_prefilter) {
-      for (uint32_t r = 0; r < set->rules.size(); ++r) {
-        if (Has(route.bits, r)) candidates.push_back(r);
-      }
-      stats.candidates += candidates.size();
-      for (uint32_t r : candidates) {
-        if (Evaluate(r, out)) ++stats.matches;
-      }
+      EvaluateAllRouted(route, out);
       return;
     }
+    scan_failed = false;
     const auto& fields_atoms = set->prefilter.fields;
     const auto fields = ev.fields();
     for (size_t i = 0; i < fields.size(); ++i) {
@@ -564,12 +579,20 @@ struct Matcher::Impl {
       for (uint32_t g : route.keyword_groups) {
         const LiteralSet& keywords = set->groups[g].keywords;
         hits.clear();
-        hs_scan(keywords.db, joined.data(), static_cast<unsigned int>(joined.size()), 0, scratch,
-                OnLiteral, &hits);
+        if (hs_scan(keywords.db, joined.data(), static_cast<unsigned int>(joined.size()), 0,
+                    scratch, OnLiteral, &hits) != HS_SUCCESS) {
+          scan_failed = true;
+        }
         for (uint32_t literal : hits) {
           for (uint32_t r : keywords.rules_of_literal[literal]) Candidate(r, route);
         }
       }
+    }
+    if (scan_failed) {
+      // Never lose a detection to a failed scan (Hyperscan out of memory, say).
+      ++stats.scan_errors;
+      EvaluateAllRouted(route, out);
+      return;
     }
     candidates.insert(candidates.end(), route.always.begin(), route.always.end());
     std::sort(candidates.begin(), candidates.end());
@@ -582,7 +605,7 @@ struct Matcher::Impl {
 
 Matcher::Matcher(std::shared_ptr<const RuleSet> rules, MatcherOptions options)
     : impl_(std::make_unique<Impl>(std::move(rules))) {
-  impl_->use_prefilter = options.prefilter;
+  impl_->use_prefilter = options.prefilter && impl_->scratch_ok;
 }
 Matcher::~Matcher() = default;
 void Matcher::Match(const Event& event, std::vector<RuleMatch>& out) { impl_->Match(event, out); }

@@ -249,16 +249,24 @@ Result<RegexPtr> CompileRegex(std::string_view pattern, bool caseless, bool mult
 }
 
 std::optional<bool> RegexMatches(const Regex& re, std::string_view value) {
-  // One match-data block per thread, reused; a match context bounds backtracking.
-  thread_local pcre2_match_data* data = pcre2_match_data_create(32, nullptr);
-  thread_local pcre2_match_context* context = [] {
-    pcre2_match_context* c = pcre2_match_context_create(nullptr);
-    pcre2_set_match_limit(c, 1'000'000);
-    pcre2_set_depth_limit(c, 10'000);
-    return c;
-  }();
+  // One match-data block per thread, reused (freed when the thread ends); a match
+  // context bounds backtracking.
+  struct Scratch {
+    pcre2_match_data* data = pcre2_match_data_create(32, nullptr);
+    pcre2_match_context* context = pcre2_match_context_create(nullptr);
+    Scratch() {
+      pcre2_set_match_limit(context, 1'000'000);
+      pcre2_set_depth_limit(context, 10'000);
+    }
+    ~Scratch() {
+      pcre2_match_data_free(data);
+      pcre2_match_context_free(context);
+    }
+  };
+  thread_local Scratch scratch;
+  if (scratch.data == nullptr) return std::nullopt;
   const int rc = pcre2_match(re.code, reinterpret_cast<PCRE2_SPTR>(value.data()), value.size(),
-                             0, 0, data, context);
+                             0, 0, scratch.data, scratch.context);
   if (rc >= 0) return true;
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   return std::nullopt;
