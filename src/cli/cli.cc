@@ -322,6 +322,12 @@ int RunScan(const ScanFlags& f) {
       s.Num("rules_loaded", sigma_report->rules_loaded).Num("correlations", sigma_report->correlations);
       s.Num("not_loaded", sigma_report->issues.size()).Num("unrouted", sigma_report->unrouted);
       s.Float("load_seconds", sigma_seconds);
+      const auto& st = summary->sigma;
+      s.Num("matches", st.matcher.matches).Num("unrouted_events", st.matcher.unrouted_events);
+      s.Float("rules_evaluated_per_event",
+              st.matcher.events ? static_cast<double>(st.matcher.candidates) / st.matcher.events : 0);
+      s.Num("regex_errors", st.matcher.regex_errors).Num("scan_errors", st.matcher.scan_errors);
+      s.Num("correlation_evicted", st.correlation_evicted);
       o.Raw("sigma", s.Close());
     }
     o.Num("files", s.files).Num("records", s.records).Num("events", s.events);
@@ -356,6 +362,19 @@ int RunScan(const ScanFlags& f) {
                                    : " (kept in " + f.dead_letter + ")")});
     if (s.damaged_files) t.Row({"damaged files", Thousands(s.damaged_files)});
     if (s.skipped_files) t.Row({"unrecognised files", Thousands(s.skipped_files) + " (skipped)"});
+    if (sigma_report) {
+      const auto& st = summary->sigma;
+      t.Row({"Sigma matches", Thousands(st.matcher.matches)});
+      if (st.matcher.regex_errors) {
+        t.Row({"regex limit hit", Thousands(st.matcher.regex_errors) + " (treated as no match)"});
+      }
+      if (st.matcher.scan_errors) {
+        t.Row({"prefilter scan errors", Thousands(st.matcher.scan_errors) + " (all rules evaluated)"});
+      }
+      if (st.correlation_evicted) {
+        t.Row({"correlation groups evicted", Thousands(st.correlation_evicted) + " (memory ceiling)"});
+      }
+    }
     t.Row({"alerts", Thousands(summary->alerts)});
     t.Row({"repeats folded", Thousands(summary->suppressed)});
     t.Row({"time", Fixed(summary->seconds, 2) + " s"});
@@ -367,9 +386,20 @@ int RunScan(const ScanFlags& f) {
       std::sort(top.begin(), top.end(), [](auto& a, auto& b) {
         return a.first != b.first ? a.first > b.first : a.second < b.second;
       });
+      // Sigma rules are shown with their titles next to their ids.
+      std::map<std::string, std::string> titles;
+      if (sigma_report) {
+        const auto& rules = *sigma_report->rules;
+        for (size_t i = 0; i < detect::sigma::RuleCount(rules); ++i) {
+          const auto& info = detect::sigma::RuleAt(rules, i);
+          titles.emplace(info.id, info.title);
+        }
+      }
       Table r({"alerts", "indicator or rule"});
       for (size_t i = 0; i < top.size() && i < static_cast<size_t>(f.top); ++i) {
-        r.Row({Thousands(top[i].first), top[i].second});
+        auto title = titles.find(top[i].second);
+        r.Row({Thousands(top[i].first),
+               title == titles.end() ? top[i].second : top[i].second + "  " + title->second});
       }
       r.Print(out);
       if (top.size() > static_cast<size_t>(f.top)) {

@@ -177,6 +177,7 @@ struct DetectorOptions {
 };
 
 struct DetectorStats {
+  MatcherStats matcher;              // summed over the rule sets the detector used
   uint64_t correlation_evicted = 0;  // groups dropped because the ceiling was reached
   uint64_t correlation_groups = 0;   // groups held now
 };

@@ -17,6 +17,16 @@ using internal::Rule;
 constexpr std::string_view kSigma = "sigma";
 constexpr std::string_view kCorrelation = "sigma-correlation";
 
+void Add(MatcherStats& into, const MatcherStats& s) {
+  into.events += s.events;
+  into.unrouted_events += s.unrouted_events;
+  into.candidates += s.candidates;
+  into.scanned_bytes += s.scanned_bytes;
+  into.matches += s.matches;
+  into.regex_errors += s.regex_errors;
+  into.scan_errors += s.scan_errors;
+}
+
 class SigmaDetector final : public Detector {
  public:
   SigmaDetector(const RuleSetHandle* handle, const DetectorOptions& options)
@@ -54,6 +64,8 @@ class SigmaDetector final : public Detector {
 
   DetectorStats Stats() const {
     DetectorStats s;
+    s.matcher = matcher_before_;
+    if (matcher_) Add(s.matcher, matcher_->stats());
     if (correlations_) {
       const auto c = correlations_->stats();
       s.correlation_evicted = evicted_before_ + c.evicted_groups;
@@ -76,6 +88,7 @@ class SigmaDetector final : public Detector {
       return;
     }
     if (correlations_) evicted_before_ += correlations_->stats().evicted_groups;
+    if (matcher_) Add(matcher_before_, matcher_->stats());
     matcher_ = std::make_unique<Matcher>(set_);
     correlations_.reset();
     if (!set_->correlations.empty()) {
@@ -163,6 +176,7 @@ class SigmaDetector final : public Detector {
   std::vector<CorrelationHit> hits_;
   std::unordered_map<std::string, std::string_view> interned_;
   uint64_t evicted_before_ = 0;
+  MatcherStats matcher_before_;  // of matchers replaced by reloads
 };
 
 }  // namespace

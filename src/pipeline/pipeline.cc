@@ -357,6 +357,21 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
       std::lock_guard lock(summary_mutex);
       AddStats(summary.reader, (*reader)->stats());
     }
+    // This worker's Sigma counters (the indicator detector has none).
+    for (const auto& detector : detectors) {
+      const auto s = detect::sigma::SigmaDetectorStats(*detector);
+      std::lock_guard lock(summary_mutex);
+      auto& m = summary.sigma.matcher;
+      m.events += s.matcher.events;
+      m.unrouted_events += s.matcher.unrouted_events;
+      m.candidates += s.matcher.candidates;
+      m.scanned_bytes += s.matcher.scanned_bytes;
+      m.matches += s.matcher.matches;
+      m.regex_errors += s.matcher.regex_errors;
+      m.scan_errors += s.matcher.scan_errors;
+      summary.sigma.correlation_evicted += s.correlation_evicted;
+      summary.sigma.correlation_groups += s.correlation_groups;
+    }
   };
 
   int threads = std::max(1, std::min<int>(options.threads, static_cast<int>(inputs.size())));

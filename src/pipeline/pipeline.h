@@ -175,6 +175,7 @@ struct ScanSummary {
   uint64_t suppressed = 0;           // folded into earlier alerts
   double seconds = 0;
   std::map<std::string, uint64_t> alerts_per_rule;
+  detect::sigma::DetectorStats sigma;  // summed over workers (zeros without --sigma)
 };
 
 // A BadRecordSink that forwards to another sink and also calls a function, one call
