@@ -205,6 +205,27 @@ TEST_F(SigmaCli, ScanLevelFilterDropsMediumRule) {
   EXPECT_TRUE(Has(err, "--sigma-level")) << err;
 }
 
+TEST_F(SigmaCli, ScanJsonSummaryCountsSigmaMatches) {
+  std::string err;
+  CommandResult r = Aegis("scan " + Path("sysmon.json") + " --sigma " + Path("rules") +
+                              " --json --dedup-window 0",
+                          &err);
+  ASSERT_EQ(r.code, 0) << err;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::padded_string text(r.out);
+  ASSERT_EQ(parser.parse(text).get(doc), simdjson::SUCCESS) << "not JSON: " << r.out;
+  uint64_t matches = 0, alerts = 0, regex_errors = 1, scan_errors = 1;
+  ASSERT_EQ(doc["sigma"]["matches"].get(matches), simdjson::SUCCESS) << r.out;
+  ASSERT_EQ(doc["alerts"].get(alerts), simdjson::SUCCESS) << r.out;
+  ASSERT_EQ(doc["sigma"]["regex_errors"].get(regex_errors), simdjson::SUCCESS) << r.out;
+  ASSERT_EQ(doc["sigma"]["scan_errors"].get(scan_errors), simdjson::SUCCESS) << r.out;
+  EXPECT_EQ(matches, 3u);  // two events for the high rule, one for the medium rule
+  EXPECT_EQ(alerts, matches);
+  EXPECT_EQ(regex_errors, 0u);
+  EXPECT_EQ(scan_errors, 0u);
+}
+
 TEST_F(SigmaCli, ScanTagFilterKeepsOnlyTaggedRules) {
   std::string err;
   // attack.t1059 keeps attack.t1059.001 (prefix), drops attack.t1003.
