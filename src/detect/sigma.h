@@ -169,8 +169,20 @@ class RuleSetHandle {
   std::atomic<uint64_t> generation_{0};
 };
 
+// Correlation windows shared by every detector of one pipeline (all inputs, all
+// worker threads), so that a correlation sees every event its rules match, whichever
+// input it came through. Only matches of rules that a correlation references reach
+// it; it takes its own lock for them.
+class CorrelationHub;
+// At most `max_groups` groups over all correlations (least recently updated evicted
+// first, counted).
+std::shared_ptr<CorrelationHub> MakeCorrelationHub(size_t max_groups);
+
 struct DetectorOptions {
   bool include_event_json = true;
+  // Shared correlation state (recommended whenever several detectors run). Without
+  // it, each detector keeps its own windows, bounded by correlation_max_groups.
+  std::shared_ptr<CorrelationHub> correlations;
   // Correlation state: at most this many groups are kept (oldest evicted first);
   // state older than a rule's timespan is always dropped.
   size_t correlation_max_groups = 100'000;
@@ -187,7 +199,11 @@ struct DetectorStats {
 // from `handle` between events. One per thread.
 std::unique_ptr<Detector> MakeSigmaDetector(const RuleSetHandle* handle,
                                             const DetectorOptions& options = {});
-// Stats of a detector made by MakeSigmaDetector (zeros for other detectors).
+// Stats of a detector made by MakeSigmaDetector (zeros for other detectors). With a
+// CorrelationHub, the correlation counters are the hub's (CorrelationHubStats), not
+// the detector's.
 DetectorStats SigmaDetectorStats(const Detector& detector);
+// The hub's correlation counters (matcher counters are zero).
+DetectorStats CorrelationHubStats(const CorrelationHub& hub);
 
 }  // namespace aegis::detect::sigma

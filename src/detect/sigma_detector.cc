@@ -4,6 +4,7 @@
 // A new RuleSet in the handle is picked up before the next event. Correlation state
 // belongs to one RuleSet: a reload starts the windows afresh.
 #include <cstdio>
+#include <mutex>
 #include <unordered_map>
 
 #include "detect/alert_id.h"
@@ -27,6 +28,53 @@ void Add(MatcherStats& into, const MatcherStats& s) {
   into.scan_errors += s.scan_errors;
 }
 
+}  // namespace
+
+class CorrelationHub {
+ public:
+  explicit CorrelationHub(size_t max_groups) : max_groups_(max_groups) {}
+
+  // A match of rule `rule` of the rule set with generation `generation`. Matches from
+  // an older rule set than the newest seen (a reload in progress) are dropped.
+  void OnMatch(const std::shared_ptr<const RuleSet>& set, uint64_t generation, uint32_t rule,
+               int64_t time_ns, const FieldLookup& fields, std::vector<CorrelationHit>& out) {
+    std::lock_guard lock(engine_mutex_);
+    if (generation > generation_ || !engine_) {
+      if (generation < generation_) return;
+      if (engine_) evicted_before_ += engine_->stats().evicted_groups;
+      engine_ = std::make_unique<CorrelationEngine>(set->correlations, set->correlation_rule,
+                                                    max_groups_);
+      set_ = set;
+      generation_ = generation;
+    } else if (generation < generation_) {
+      return;
+    }
+    engine_->OnMatch(rule, time_ns, fields, out);
+  }
+
+  DetectorStats Stats() const {
+    std::lock_guard lock(engine_mutex_);
+    DetectorStats s;
+    s.correlation_evicted = evicted_before_;
+    if (engine_) {
+      const auto c = engine_->stats();
+      s.correlation_evicted += c.evicted_groups;
+      s.correlation_groups = c.groups;
+    }
+    return s;
+  }
+
+ private:
+  const size_t max_groups_;
+  mutable std::mutex engine_mutex_;  // guards everything below
+  std::shared_ptr<const RuleSet> set_;  // keeps the specs the engine refers to alive
+  uint64_t generation_ = 0;
+  std::unique_ptr<CorrelationEngine> engine_;
+  uint64_t evicted_before_ = 0;
+};
+
+namespace {
+
 class SigmaDetector final : public Detector {
  public:
   SigmaDetector(const RuleSetHandle* handle, const DetectorOptions& options)
@@ -42,21 +90,23 @@ class SigmaDetector final : public Detector {
     for (RuleMatch& m : matches_) {
       const Rule& rule = set_->rules[m.rule];
       if (rule.info.generate) out.push_back(MakeAlert(rule, m, event));
-      if (correlations_ && correlations_->IsReferenced(m.rule)) {
+      if (set_->correlation_referenced[m.rule]) {
         hits_.clear();
         const int64_t time = event.timestamp_ns;
-        correlations_->OnMatch(
-            m.rule, time,
-            [&](std::string_view field) -> std::optional<std::string> {
-              const std::string_view name = InternCached(field);
-              for (const Field& f : event.fields()) {
-                if (f.key.original.data() == name.data() || f.key.name.data() == name.data()) {
-                  return f.value;
-                }
-              }
-              return std::nullopt;
-            },
-            hits_);
+        const FieldLookup lookup = [&](std::string_view field) -> std::optional<std::string> {
+          const std::string_view name = InternCached(field);
+          for (const Field& f : event.fields()) {
+            if (f.key.original.data() == name.data() || f.key.name.data() == name.data()) {
+              return f.value;
+            }
+          }
+          return std::nullopt;
+        };
+        if (options_.correlations) {
+          options_.correlations->OnMatch(set_, generation_, m.rule, time, lookup, hits_);
+        } else if (correlations_) {
+          correlations_->OnMatch(m.rule, time, lookup, hits_);
+        }
         for (const CorrelationHit& hit : hits_) out.push_back(MakeCorrelationAlert(hit, event));
       }
     }
@@ -91,7 +141,7 @@ class SigmaDetector final : public Detector {
     if (matcher_) Add(matcher_before_, matcher_->stats());
     matcher_ = std::make_unique<Matcher>(set_);
     correlations_.reset();
-    if (!set_->correlations.empty()) {
+    if (!set_->correlations.empty() && !options_.correlations) {
       correlations_ = std::make_unique<CorrelationEngine>(
           set_->correlations, set_->correlation_rule, options_.correlation_max_groups);
     }
@@ -185,6 +235,12 @@ std::unique_ptr<Detector> MakeSigmaDetector(const RuleSetHandle* handle,
                                             const DetectorOptions& options) {
   return std::make_unique<SigmaDetector>(handle, options);
 }
+
+std::shared_ptr<CorrelationHub> MakeCorrelationHub(size_t max_groups) {
+  return std::make_shared<CorrelationHub>(max_groups);
+}
+
+DetectorStats CorrelationHubStats(const CorrelationHub& hub) { return hub.Stats(); }
 
 DetectorStats SigmaDetectorStats(const Detector& detector) {
   if (const auto* d = dynamic_cast<const SigmaDetector*>(&detector)) return d->Stats();

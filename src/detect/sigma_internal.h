@@ -209,6 +209,7 @@ class RuleSet {
   std::vector<bool> always;                 // rule has no usable literal
   std::vector<CorrelationSpec> correlations;
   std::vector<uint32_t> correlation_rule;   // correlation index -> rule index
+  std::vector<bool> correlation_referenced;  // rule index -> some correlation uses it
 };
 
 }  // namespace aegis::detect::sigma

@@ -1037,6 +1037,10 @@ Result<LoadResult> Loader::Finish() {
   ApplyFilters();
   ResolveCorrelations();
   ApplyRuleFilter();
+  set_->correlation_referenced.assign(set_->rules.size(), false);
+  for (const CorrelationSpec& spec : set_->correlations) {
+    for (uint32_t r : spec.rule_indices) set_->correlation_referenced[r] = true;
+  }
   GroupByLogsource();
   for (const Rule& r : set_->rules) {
     if (!r.active && !r.correlation) ++result.inactive;

@@ -319,12 +319,17 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
     inputs = options.paths;
   }
 
+  // One correlation state for all workers: a correlation sees every input.
+  detect::sigma::DetectorOptions sigma_options;
+  sigma_options.include_event_json = options.include_event_json;
+  if (options.sigma) {
+    sigma_options.correlations =
+        detect::sigma::MakeCorrelationHub(sigma_options.correlation_max_groups);
+  }
   auto worker = [&] {
     std::vector<std::unique_ptr<detect::Detector>> detectors;
     detectors.push_back(detect::MakeIndicatorDetector(index, options.include_event_json));
     if (options.sigma) {
-      detect::sigma::DetectorOptions sigma_options;
-      sigma_options.include_event_json = options.include_event_json;
       detectors.push_back(detect::sigma::MakeSigmaDetector(options.sigma, sigma_options));
     }
     std::vector<Alert> alerts;
@@ -369,8 +374,6 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
       m.matches += s.matcher.matches;
       m.regex_errors += s.matcher.regex_errors;
       m.scan_errors += s.matcher.scan_errors;
-      summary.sigma.correlation_evicted += s.correlation_evicted;
-      summary.sigma.correlation_groups += s.correlation_groups;
     }
   };
 
@@ -380,6 +383,11 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
   worker();
   for (auto& t : pool) t.join();
   router.Flush();
+  if (sigma_options.correlations) {
+    const auto hub = detect::sigma::CorrelationHubStats(*sigma_options.correlations);
+    summary.sigma.correlation_evicted = hub.correlation_evicted;
+    summary.sigma.correlation_groups = hub.correlation_groups;
+  }
 
   summary.alerts = router.emitted();
   summary.suppressed = router.suppressed();

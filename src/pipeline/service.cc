@@ -93,18 +93,17 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
   detect::sigma::DetectorOptions sigma_detector_opts;
   sigma_detector_opts.include_event_json = config.include_event;
   sigma_detector_opts.correlation_max_groups = static_cast<size_t>(config.sigma.correlation_max_groups);
-  std::atomic<uint64_t> correlation_evicted{0};
+  // One correlation state for every input: a correlation sees all of them.
+  if (sigma_on) {
+    sigma_detector_opts.correlations =
+        detect::sigma::MakeCorrelationHub(sigma_detector_opts.correlation_max_groups);
+  }
   // One set of detectors per thread: indicators, and Sigma when configured.
   auto make_detectors = [&] {
     std::vector<std::unique_ptr<detect::Detector>> d;
     d.push_back(detect::MakeIndicatorDetector(intel.handle(), config.include_event));
     if (sigma_on) d.push_back(detect::sigma::MakeSigmaDetector(sigma.handle(), sigma_detector_opts));
     return d;
-  };
-  auto count_evictions = [&](const std::vector<std::unique_ptr<detect::Detector>>& detectors) {
-    for (const auto& d : detectors) {
-      correlation_evicted.fetch_add(detect::sigma::SigmaDetectorStats(*d).correlation_evicted);
-    }
   };
 
   std::vector<AlertSink*> sinks;
@@ -154,7 +153,7 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
         for (auto& detector : detectors) detector->Inspect(event, alerts);
         if (!alerts.empty()) router.Route(alerts);
       }
-      count_evictions(detectors);
+
     });
   }
 
@@ -287,9 +286,11 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
   stop.store(true);
   for (auto& l : listeners) l->listener->Stop();
   for (auto& t : threads) t.join();
-  for (auto& l : listeners) count_evictions(l->detectors);
   router.Flush();
-  stats.correlation_evicted = correlation_evicted.load();
+  if (sigma_detector_opts.correlations) {
+    stats.correlation_evicted =
+        detect::sigma::CorrelationHubStats(*sigma_detector_opts.correlations).correlation_evicted;
+  }
   if (stats.correlation_evicted > 0) {
     spdlog::warn("sigma: {} correlation groups were evicted at the ceiling of {} "
                  "(sigma.correlation_max_groups)",

@@ -173,6 +173,47 @@ correlation:
   EXPECT_NE(loaded->issues[0].reason.find("no_such_rule"), std::string::npos);
 }
 
+TEST(SigmaDetector, SharedHubCorrelatesAcrossDetectors) {
+  // Two workers (say, a Sysmon file and a syslog listener): one sees net.exe, the
+  // other whoami.exe from the same address. Only a shared hub correlates them.
+  RuleSetHandle handle;
+  handle.Set(Load(kRules));
+  DetectorOptions shared;
+  shared.correlations = MakeCorrelationHub(1000);
+  auto first = MakeSigmaDetector(&handle, shared);
+  auto second = MakeSigmaDetector(&handle, shared);
+  std::vector<Alert> alerts;
+  first->Inspect(Logon("alice", "10.1.1.1", 0), alerts);
+  second->Inspect(Logon("carol", "10.1.1.1", 20, "C:\\Windows\\System32\\whoami.exe"), alerts);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].detector, "sigma-correlation");
+  EXPECT_EQ(CorrelationHubStats(*shared.correlations).correlation_groups, 1u);
+
+  auto alone_first = MakeSigmaDetector(&handle);
+  auto alone_second = MakeSigmaDetector(&handle);
+  alerts.clear();
+  alone_first->Inspect(Logon("alice", "10.1.1.1", 0), alerts);
+  alone_second->Inspect(Logon("carol", "10.1.1.1", 20, "C:\\Windows\\System32\\whoami.exe"), alerts);
+  EXPECT_TRUE(alerts.empty()) << "separate windows never see both events";
+}
+
+TEST(SigmaDetector, SharedHubFollowsTheNewestRuleSet) {
+  RuleSetHandle handle;
+  handle.Set(Load(kRules));
+  DetectorOptions shared;
+  shared.correlations = MakeCorrelationHub(1000);
+  auto first = MakeSigmaDetector(&handle, shared);
+  auto second = MakeSigmaDetector(&handle, shared);
+  std::vector<Alert> alerts;
+  first->Inspect(Logon("alice", "10.1.1.1", 0), alerts);
+  handle.Set(Load(kRules));  // a reload: windows start afresh with the new rules
+  second->Inspect(Logon("carol", "10.1.1.1", 20, "C:\\Windows\\System32\\whoami.exe"), alerts);
+  EXPECT_TRUE(alerts.empty());
+  first->Inspect(Logon("alice", "10.1.1.1", 30), alerts);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].detector, "sigma-correlation");
+}
+
 TEST(SigmaDetector, EvictionCounterWhenTheCeilingBites) {
   std::string yaml = R"(
 title: Net Use

@@ -346,6 +346,43 @@ correlation:
   EXPECT_EQ(stored->front().severity, Severity::kCritical);
 }
 
+TEST_F(ServiceSigma, CorrelationSeesEventsFromEveryInput) {
+  // Two inputs, each read by its own thread: evil.exe shows up in one log, tool.exe in
+  // the other, for the same user. A temporal correlation must see both.
+  Write(dir_ / "rules" / "base.yml",
+        ProcRule(kOneId, "Evil started", "medium", "test", "evil.exe", "", "evil_proc") +
+            "---\n" +
+            ProcRule(kTwoId, "Tool started", "medium", "test", "tool.exe", "", "tool_proc"));
+  Write(dir_ / "rules" / "marker.yml", std::string("title: Marker\nid: ") + kMarkerId + R"(
+logsource: {product: windows, category: process_creation}
+detection: {selection: {Image|endswith: '.exe'}, condition: selection}
+)");
+  Write(dir_ / "rules" / "correlation.yml", std::string(R"(title: Evil then tool, any input
+id: )") + kCorrId + R"(
+level: high
+correlation:
+  type: temporal
+  rules: [evil_proc, tool_proc]
+  group-by: [User]
+  timespan: 5m
+)");
+  const fs::path second = dir_ / "second.json";
+  { std::ofstream touch(second); }
+  InputConfig in;
+  in.type = "file";
+  in.path = second.string();
+  in.follow = true;
+  cfg_.inputs.push_back(in);
+  Start();
+  Append(live_, ProcEvent("evil.exe", "evil.exe", 0, "CORP\\alice"));
+  ASSERT_TRUE(WaitFor([&] { return CountRule(alerts_, kMarkerId) >= 1; })) << ReadAll(alerts_);
+  Append(second, ProcEvent("tool.exe", "tool.exe", 30, "CORP\\alice"));
+  ASSERT_TRUE(WaitFor([&] { return CountRule(alerts_, kMarkerId) >= 2; })) << ReadAll(alerts_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Stop();
+  EXPECT_EQ(CountRule(alerts_, kCorrId), 1u) << ReadAll(alerts_);
+}
+
 TEST(ServiceSigmaConfig, UnknownSigmaKeyIsRejectedByName) {
   auto cfg = ParseConfig(R"(
 [sigma]
