@@ -2,13 +2,14 @@
 // routes rules to events, config/sigma-logsources.yml) and, when it parses, rule
 // loading and matching with it, so that odd routing tests and field aliases reach
 // the matcher too.
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
-#include <unistd.h>
 
 #include "core/event.h"
 #include "detect/sigma.h"
@@ -78,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sigma::Matcher matcher(loaded->rules);
   std::vector<sigma::RuleMatch> out;
   matcher.Match(CraftedEvent(), out);
-  matcher.Match(CraftedEvent(), out);  // the route is cached the second time
+  matcher.Match(CraftedEvent(), out);         // the route is cached the second time
   if (out.size() % 2 != 0) __builtin_trap();  // both passes must agree
   return 0;
 }

@@ -36,7 +36,8 @@ void SigmaFlags::Add(CLI::App* cmd, bool positional) {
   } else {
     cmd->add_option("--sigma,-s", paths,
                     "Sigma rule file or folder (rules, filters, correlations); repeatable")
-        ->expected(1)->allow_extra_args(false)
+        ->expected(1)
+        ->allow_extra_args(false)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   }
   cmd->add_option("--sigma-level", min_level,
@@ -46,19 +47,22 @@ void SigmaFlags::Add(CLI::App* cmd, bool positional) {
   cmd->add_option("--sigma-status", statuses,
                   "Only rules with these statuses (default: all but deprecated and "
                   "unsupported); repeatable")
-      ->expected(1)->allow_extra_args(false)
+      ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--sigma-tag", tags,
                   "Only rules with one of these tags (attack.t1059 also keeps "
                   "attack.t1059.001); repeatable")
-      ->expected(1)->allow_extra_args(false)
+      ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--sigma-logsources", logsources,
                   "Logsource routing and field mapping (default: the built-in "
                   "config/sigma-logsources.yml)");
   cmd->add_option("--sigma-placeholder", placeholders,
                   "Values for the expand modifier: NAME=VALUE[,VALUE...]; repeatable")
-      ->expected(1)->allow_extra_args(false)
+      ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
@@ -152,8 +156,8 @@ int RunSigmaCheck(const SigmaFlags& flags, bool json, bool show_warnings) {
     if (r.filtered_out) t.Row({"left out by level/status/tag", Thousands(r.filtered_out)});
     t.Row({"no logsource mapping (see no events)", Thousands(r.unrouted)});
     if (r.inactive) {
-      t.Row({"inactive (placeholders without values)", Thousands(r.inactive) +
-                                                         (show_warnings ? "" : " (--warnings lists them)")});
+      t.Row({"inactive (placeholders without values)",
+             Thousands(r.inactive) + (show_warnings ? "" : " (--warnings lists them)")});
     }
     t.Row({"prefilter literals", Thousands(r.literals)});
     t.Row({"rules without a literal", Thousands(r.always_evaluated)});

@@ -15,8 +15,7 @@ namespace aegis::detect {
 // re-scan updates alerts instead of duplicating them. Network inputs have no file
 // position that survives a restart: the event's own time and raw record keep ids of
 // different events apart there too.
-inline std::string AlertId(std::string_view detector, std::string_view what,
-                           const Event& event) {
+inline std::string AlertId(std::string_view detector, std::string_view what, const Event& event) {
   uint64_t h = hashing::HashBytes(detector);
   h = hashing::HashBytes(what, h);
   h = hashing::HashBytes(event.source, h);

@@ -39,13 +39,13 @@ namespace aegis::detect::sigma {
 
 // Metadata of a loaded rule, as alerts report it.
 struct RuleInfo {
-  std::string id;      // the rule's UUID (or its name when it has no id)
-  std::string name;    // the optional `name:` (used by correlations and filters)
+  std::string id;    // the rule's UUID (or its name when it has no id)
+  std::string name;  // the optional `name:` (used by correlations and filters)
   std::string title;
   std::string status;  // stable, test, experimental, deprecated, unsupported ("" if none)
   Severity level = Severity::kMedium;
-  std::vector<std::string> tags;  // e.g. attack.t1059.001
-  std::string path;               // file the rule came from
+  std::vector<std::string> tags;           // e.g. attack.t1059.001
+  std::string path;                        // file the rule came from
   std::string product, category, service;  // logsource
   bool is_correlation = false;
   bool generate = true;  // false: a correlation's base rule that raises no alert itself
@@ -54,8 +54,8 @@ struct RuleInfo {
 // A rule that did not load, with the exact reason.
 struct LoadIssue {
   std::string path;
-  int line = 0;          // 1-based line in the file, 0 when unknown
-  std::string rule;      // title or id when known
+  int line = 0;      // 1-based line in the file, 0 when unknown
+  std::string rule;  // title or id when known
   std::string reason;
 };
 
@@ -86,14 +86,14 @@ struct LoadResult {
   std::vector<LoadIssue> issues;    // rules that did not load (the others did)
   std::vector<LoadIssue> warnings;  // loaded, with a caveat (e.g. inactive)
   size_t files = 0;
-  size_t rules_loaded = 0;        // detection rules (including correlations' bases)
+  size_t rules_loaded = 0;  // detection rules (including correlations' bases)
   size_t correlations = 0;
-  size_t filters = 0;             // Sigma filters applied
-  size_t filtered_out = 0;        // rules dropped by RuleFilter
-  size_t unrouted = 0;            // loaded, but no logsource mapping reaches them
-  size_t inactive = 0;            // loaded, but `expand` placeholders lack values
-  size_t literals = 0;            // distinct literals in the prefilter
-  size_t always_evaluated = 0;    // rules without a usable literal
+  size_t filters = 0;           // Sigma filters applied
+  size_t filtered_out = 0;      // rules dropped by RuleFilter
+  size_t unrouted = 0;          // loaded, but no logsource mapping reaches them
+  size_t inactive = 0;          // loaded, but `expand` placeholders lack values
+  size_t literals = 0;          // distinct literals in the prefilter
+  size_t always_evaluated = 0;  // rules without a usable literal
 };
 
 // Loads every .yml/.yaml file under each path (files or folders, recursively). A
@@ -112,7 +112,7 @@ struct MatchedField {
   std::string_view field;     // schema name
   std::string_view original;  // original name
   std::string value;
-  std::string selection;      // the selection (search identifier) it satisfied
+  std::string selection;  // the selection (search identifier) it satisfied
 };
 
 struct RuleMatch {
@@ -122,12 +122,12 @@ struct RuleMatch {
 
 struct MatcherStats {
   uint64_t events = 0;
-  uint64_t unrouted_events = 0;   // no rule applies to the event's logsource
-  uint64_t candidates = 0;        // rules evaluated in full
-  uint64_t scanned_bytes = 0;     // field bytes given to the literal scan
+  uint64_t unrouted_events = 0;  // no rule applies to the event's logsource
+  uint64_t candidates = 0;       // rules evaluated in full
+  uint64_t scanned_bytes = 0;    // field bytes given to the literal scan
   uint64_t matches = 0;
-  uint64_t regex_errors = 0;      // regex match limit hit (treated as no match)
-  uint64_t scan_errors = 0;       // a literal scan failed: all routed rules evaluated
+  uint64_t regex_errors = 0;  // regex match limit hit (treated as no match)
+  uint64_t scan_errors = 0;   // a literal scan failed: all routed rules evaluated
 };
 
 struct MatcherOptions {

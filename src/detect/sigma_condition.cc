@@ -85,9 +85,7 @@ class Parser {
 
  private:
   const Token& Peek() const { return tokens_[pos_]; }
-  bool IsWord(std::string_view w) const {
-    return Peek().kind == Token::kWord && Peek().text == w;
-  }
+  bool IsWord(std::string_view w) const { return Peek().kind == Token::kWord && Peek().text == w; }
 
   std::unexpected<Error> Fail(std::string reason) const {
     Error e;
@@ -155,9 +153,8 @@ class Parser {
       return Fail(tok.kind == Token::kEnd ? std::string("condition ends too early")
                                           : "unexpected '" + tok.text + "'");
     }
-    if ((tok.text == "1" || tok.text == "any" || tok.text == "all") &&
-        pos_ + 1 < tokens_.size() && tokens_[pos_ + 1].kind == Token::kWord &&
-        tokens_[pos_ + 1].text == "of") {
+    if ((tok.text == "1" || tok.text == "any" || tok.text == "all") && pos_ + 1 < tokens_.size() &&
+        tokens_[pos_ + 1].kind == Token::kWord && tokens_[pos_ + 1].text == "of") {
       const bool all = tok.text == "all";
       pos_ += 2;
       if (Peek().kind != Token::kWord) return Fail("'of' must be followed by a pattern or 'them'");

@@ -42,8 +42,8 @@
 // the numeric types keep (time, number), rarity keeps (time, value) and a count per
 // value, temporal keeps times per referenced rule (only the newest when unordered).
 // Each is capped at kMaxEntriesPerGroup entries (temporal_ordered: kMaxTimesPerRule
-// per rule), dropping the oldest beyond that. So a condition above the cap (e.g. event_count `gt: 100000`)
-// can never be reached; such thresholds are far beyond what a window should hold.
+// per rule), dropping the oldest beyond that. So a condition above the cap (e.g. event_count `gt:
+// 100000`) can never be reached; such thresholds are far beyond what a window should hold.
 #include "detect/sigma_correlation.h"
 
 #include <yaml-cpp/yaml.h>
@@ -130,16 +130,25 @@ Result<int64_t> ParseTimespan(const std::string& text) {
   std::string_view digits(text.data(), text.size() - 1);
   int64_t unit = 0;
   switch (text.back()) {
-    case 's': unit = 1'000'000'000LL; break;
-    case 'm': unit = 60LL * 1'000'000'000LL; break;
-    case 'h': unit = 3600LL * 1'000'000'000LL; break;
-    case 'd': unit = 86400LL * 1'000'000'000LL; break;
-    case 'w': unit = 7 * 86400LL * 1'000'000'000LL; break;
+    case 's':
+      unit = 1'000'000'000LL;
+      break;
+    case 'm':
+      unit = 60LL * 1'000'000'000LL;
+      break;
+    case 'h':
+      unit = 3600LL * 1'000'000'000LL;
+      break;
+    case 'd':
+      unit = 86400LL * 1'000'000'000LL;
+      break;
+    case 'w':
+      unit = 7 * 86400LL * 1'000'000'000LL;
+      break;
     default:
       return Bad("timespan", "'" + text + "' has no unit: use <number><s|m|h|d>, e.g. 5m");
   }
-  if (!std::all_of(digits.begin(), digits.end(),
-                   [](char c) { return c >= '0' && c <= '9'; })) {
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return Bad("timespan", "'" + text + "' is not <number><s|m|h|d>, e.g. 1h");
   }
   int64_t count = 0;
@@ -179,8 +188,8 @@ Result<CorrelationSpec> ParseImpl(const YAML::Node& document) {
   if (!corr) return Bad("correlation", "missing");
   if (!corr.IsMap()) return Bad("correlation", "must be a mapping");
 
-  static constexpr std::string_view kKnownKeys[] = {
-      "type", "rules", "group-by", "timespan", "condition", "aliases", "generate"};
+  static constexpr std::string_view kKnownKeys[] = {"type",      "rules",   "group-by", "timespan",
+                                                    "condition", "aliases", "generate"};
   for (const auto& kv : corr) {
     const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
     if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) == std::end(kKnownKeys)) {
@@ -235,8 +244,9 @@ Result<CorrelationSpec> ParseImpl(const YAML::Node& document) {
   if (!cond || cond.IsNull()) {
     if (!IsTemporal(spec.type)) return Bad("condition", "missing (e.g. condition: {gte: 10})");
   } else if (cond.IsScalar()) {
-    return Bad("condition", "must be a mapping such as {gte: 10}; boolean expressions over "
-                            "rule names are not supported");
+    return Bad("condition",
+               "must be a mapping such as {gte: 10}; boolean expressions over "
+               "rule names are not supported");
   } else if (!cond.IsMap()) {
     return Bad("condition", "must be a mapping such as {gte: 10}");
   } else {
@@ -283,8 +293,8 @@ Result<CorrelationSpec> ParseImpl(const YAML::Node& document) {
                                       " needs the field whose values it aggregates");
   }
   if (!NeedsField(spec.type) && !spec.condition.field.empty()) {
-    return Bad("condition.field", std::string("is not used by ") +
-                                      std::string(CorrelationTypeName(spec.type)));
+    return Bad("condition.field",
+               std::string("is not used by ") + std::string(CorrelationTypeName(spec.type)));
   }
   if (spec.type == CorrelationType::kValuePercentile && !has_percentile) {
     spec.condition.percentile = -1;  // rarity mode (see the header comment)
@@ -324,12 +334,18 @@ Result<CorrelationSpec> ParseImpl(const YAML::Node& document) {
 
 bool Holds(CompareOp op, double value, double limit) {
   switch (op) {
-    case CompareOp::kGt: return value > limit;
-    case CompareOp::kGte: return value >= limit;
-    case CompareOp::kLt: return value < limit;
-    case CompareOp::kLte: return value <= limit;
-    case CompareOp::kEq: return value == limit;
-    case CompareOp::kNeq: return value != limit;
+    case CompareOp::kGt:
+      return value > limit;
+    case CompareOp::kGte:
+      return value >= limit;
+    case CompareOp::kLt:
+      return value < limit;
+    case CompareOp::kLte:
+      return value <= limit;
+    case CompareOp::kEq:
+      return value == limit;
+    case CompareOp::kNeq:
+      return value != limit;
   }
   return false;
 }
@@ -379,27 +395,34 @@ struct NumericWindow {  // value_sum, value_avg, value_percentile with `percenti
   std::deque<std::pair<int64_t, double>> entries;  // sorted by time
   long double sum = 0;
 };
-struct RarityWindow {  // value_percentile without `percentile:`
+struct RarityWindow {                                   // value_percentile without `percentile:`
   std::deque<std::pair<int64_t, std::string>> entries;  // sorted by time
   std::unordered_map<std::string, uint32_t> counts;
 };
 struct TemporalWindow {
   std::vector<std::deque<int64_t>> times;  // per referenced rule (slot), sorted
 };
-using Window = std::variant<EventCountWindow, ValueCountWindow, NumericWindow, RarityWindow,
-                            TemporalWindow>;
+using Window =
+    std::variant<EventCountWindow, ValueCountWindow, NumericWindow, RarityWindow, TemporalWindow>;
 
 }  // namespace
 
 std::string_view CorrelationTypeName(CorrelationType type) {
   switch (type) {
-    case CorrelationType::kEventCount: return "event_count";
-    case CorrelationType::kValueCount: return "value_count";
-    case CorrelationType::kTemporal: return "temporal";
-    case CorrelationType::kTemporalOrdered: return "temporal_ordered";
-    case CorrelationType::kValueSum: return "value_sum";
-    case CorrelationType::kValueAvg: return "value_avg";
-    case CorrelationType::kValuePercentile: return "value_percentile";
+    case CorrelationType::kEventCount:
+      return "event_count";
+    case CorrelationType::kValueCount:
+      return "value_count";
+    case CorrelationType::kTemporal:
+      return "temporal";
+    case CorrelationType::kTemporalOrdered:
+      return "temporal_ordered";
+    case CorrelationType::kValueSum:
+      return "value_sum";
+    case CorrelationType::kValueAvg:
+      return "value_avg";
+    case CorrelationType::kValuePercentile:
+      return "value_percentile";
   }
   return "unknown";
 }
@@ -466,13 +489,16 @@ std::string Resolve(const CorrelationSpec& spec, size_t slot, const std::string&
 
 Window MakeWindow(const CorrelationSpec& spec, bool rarity) {
   switch (spec.type) {
-    case CorrelationType::kEventCount: return EventCountWindow{};
-    case CorrelationType::kValueCount: return ValueCountWindow{};
+    case CorrelationType::kEventCount:
+      return EventCountWindow{};
+    case CorrelationType::kValueCount:
+      return ValueCountWindow{};
     case CorrelationType::kTemporal:
     case CorrelationType::kTemporalOrdered:
       return TemporalWindow{std::vector<std::deque<int64_t>>(spec.rule_indices.size())};
     case CorrelationType::kValueSum:
-    case CorrelationType::kValueAvg: return NumericWindow{};
+    case CorrelationType::kValueAvg:
+      return NumericWindow{};
     case CorrelationType::kValuePercentile:
       if (rarity) return RarityWindow{};
       return NumericWindow{};
@@ -527,9 +553,7 @@ CorrelationEngine::CorrelationEngine(std::vector<CorrelationSpec> specs,
 
 CorrelationEngine::~CorrelationEngine() = default;
 
-bool CorrelationEngine::IsReferenced(uint32_t rule) const {
-  return impl_->refs.contains(rule);
-}
+bool CorrelationEngine::IsReferenced(uint32_t rule) const { return impl_->refs.contains(rule); }
 
 CorrelationStats CorrelationEngine::stats() const {
   CorrelationStats s;
@@ -729,12 +753,16 @@ std::optional<CorrelationHit> CorrelationEngine::Impl::Update(uint32_t spec_inde
       auto& d = w->times[s];
       if (!ordered) {
         // Only the newest time of each rule matters without order.
-        if (d.empty()) d.push_back(time_ns);
-        else d.front() = std::max(d.front(), time_ns);
+        if (d.empty())
+          d.push_back(time_ns);
+        else
+          d.front() = std::max(d.front(), time_ns);
         continue;
       }
-      if (d.empty() || d.back() <= time_ns) d.push_back(time_ns);
-      else d.insert(std::upper_bound(d.begin(), d.end(), time_ns), time_ns);
+      if (d.empty() || d.back() <= time_ns)
+        d.push_back(time_ns);
+      else
+        d.insert(std::upper_bound(d.begin(), d.end(), time_ns), time_ns);
       while (d.size() > kMaxTimesPerRule) d.pop_front();
     }
     size_t present = 0, events = 0;

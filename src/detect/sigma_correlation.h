@@ -41,17 +41,17 @@ enum class CompareOp : unsigned char { kGt, kGte, kLt, kLte, kEq, kNeq };
 struct CorrelationCondition {
   // All comparisons must hold (e.g. gte: 10 and lt: 100).
   std::vector<std::pair<CompareOp, double>> comparisons;
-  std::string field;       // value_count / value_sum / value_avg / value_percentile
-  double percentile = 0;   // value_percentile: which percentile (0-100)
+  std::string field;      // value_count / value_sum / value_avg / value_percentile
+  double percentile = 0;  // value_percentile: which percentile (0-100)
   // (negative when `percentile:` is absent: then value_percentile compares the share,
   // in percent, of the group's matches whose `field` equals this match's; see .cc)
 };
 
 struct CorrelationSpec {
   CorrelationType type = CorrelationType::kEventCount;
-  std::vector<std::string> rule_refs;   // as written in `rules:` (names or ids)
-  std::vector<uint32_t> rule_indices;   // resolved by the loader, same order
-  std::vector<std::string> group_by;    // field names (or alias names)
+  std::vector<std::string> rule_refs;  // as written in `rules:` (names or ids)
+  std::vector<uint32_t> rule_indices;  // resolved by the loader, same order
+  std::vector<std::string> group_by;   // field names (or alias names)
   int64_t timespan_ns = 0;
   CorrelationCondition condition;
   // alias name -> (rule ref as written -> field name in that rule's events)
@@ -69,10 +69,10 @@ using FieldLookup = std::function<std::optional<std::string>(std::string_view fi
 
 // A correlation that fired.
 struct CorrelationHit {
-  uint32_t correlation = 0;                // rule index of the correlation
-  int64_t first_ns = 0, last_ns = 0;       // event times of the window
-  uint64_t events = 0;                     // base matches in the window
-  double value = 0;                        // the aggregated value compared
+  uint32_t correlation = 0;                                // rule index of the correlation
+  int64_t first_ns = 0, last_ns = 0;                       // event times of the window
+  uint64_t events = 0;                                     // base matches in the window
+  double value = 0;                                        // the aggregated value compared
   std::vector<std::pair<std::string, std::string>> group;  // group-by name, value
 };
 

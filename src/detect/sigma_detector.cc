@@ -66,7 +66,7 @@ class CorrelationHub {
 
  private:
   const size_t max_groups_;
-  mutable std::mutex engine_mutex_;  // guards everything below
+  mutable std::mutex engine_mutex_;     // guards everything below
   std::shared_ptr<const RuleSet> set_;  // keeps the specs the engine refers to alive
   uint64_t generation_ = 0;
   std::unique_ptr<CorrelationEngine> engine_;
@@ -200,8 +200,8 @@ class SigmaDetector final : public Detector {
     // Distinct windows of the same group get distinct ids.
     alert.id = AlertId(kCorrelation, rule.info.id + "@" + std::to_string(hit.first_ns), event);
     const CorrelationSpec& spec = set_->correlations[rule.correlation_index];
-    std::string summary = std::string(CorrelationTypeName(spec.type)) + ": " +
-                          std::to_string(hit.events) + " events";
+    std::string summary =
+        std::string(CorrelationTypeName(spec.type)) + ": " + std::to_string(hit.events) + " events";
     for (const auto& [name, value] : hit.group) {
       AlertMatch match;
       match.field = name;

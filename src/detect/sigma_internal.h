@@ -45,8 +45,8 @@ struct Pattern {
   enum Shape : unsigned char { kExact, kPrefix, kSuffix, kContains, kGlob, kAnything };
   Shape shape = kExact;
   bool cased = false;
-  std::string literal;              // kExact..kContains; lower-case unless cased
-  std::vector<PatternToken> glob;   // kGlob; literals lower-case unless cased
+  std::string literal;             // kExact..kContains; lower-case unless cased
+  std::vector<PatternToken> glob;  // kGlob; literals lower-case unless cased
 };
 Pattern CompilePattern(const SigmaString& s, bool cased);
 // `value` is the field value; `lower` is the same value lower-cased (ASCII).
@@ -60,8 +60,7 @@ struct Regex;  // PCRE2 code (sigma_value.cc)
 void RegexDeleter(Regex* r);
 using RegexPtr = std::shared_ptr<Regex>;
 // Compiles a Sigma `re` value; flags from the i/m/s sub-modifiers.
-Result<RegexPtr> CompileRegex(std::string_view pattern, bool caseless, bool multiline,
-                              bool dotall);
+Result<RegexPtr> CompileRegex(std::string_view pattern, bool caseless, bool multiline, bool dotall);
 // Runs the regex; nullopt when PCRE2 gave up (match limit).
 std::optional<bool> RegexMatches(const Regex& re, std::string_view value);
 // The longest literal the regex certainly contains (lower-case), or "" when none is
@@ -88,7 +87,7 @@ struct ValueTest {
   std::vector<std::string_view> ref_names;     // kFieldRef: names of the other field
   Pattern::Shape ref_shape = Pattern::kExact;  // kFieldRef: equals/startswith/...
   bool ref_cased = false;
-  std::string display;                         // the value as written, for alerts
+  std::string display;  // the value as written, for alerts
 };
 
 struct FieldTest {
@@ -99,7 +98,7 @@ struct FieldTest {
   // with `all`.
   std::vector<std::vector<ValueTest>> values;
   bool all = false;
-  bool negate = false;                  // neq
+  bool negate = false;  // neq
   TimePart time_part = TimePart::kNone;
 };
 
@@ -124,21 +123,21 @@ struct Rule {
   RuleInfo info;
   std::vector<Selection> selections;
   CondNode condition;
-  int route_group = -1;       // index of the logsource group, -1 when unrouted
-  bool correlation = false;   // a correlation rule (no selections)
-  int correlation_index = -1; // into RuleSet::correlations
-  bool active = true;         // false: needs placeholders that are not configured
+  int route_group = -1;        // index of the logsource group, -1 when unrouted
+  bool correlation = false;    // a correlation rule (no selections)
+  int correlation_index = -1;  // into RuleSet::correlations
+  bool active = true;          // false: needs placeholders that are not configured
 };
 
 // ---- Logsource mapping ---------------------------------------------------------
 
 struct SourceTest {
-  std::string field;                 // "$format", "$source" or an event field name
-  std::vector<std::string> values;   // any of these (lower-case globs with * and ?)
+  std::string field;                // "$format", "$source" or an event field name
+  std::vector<std::string> values;  // any of these (lower-case globs with * and ?)
 };
 
 struct LogsourceEntry {
-  std::string product, category, service;  // tags given to matching events
+  std::string product, category, service;     // tags given to matching events
   std::vector<std::vector<SourceTest>> when;  // OR of ANDs
 };
 
@@ -161,7 +160,7 @@ struct LiteralSet {
   hs_database* db = nullptr;
   std::vector<std::vector<uint32_t>> rules_of_literal;  // literal id -> rules
   std::vector<std::string> literals;
-  std::unordered_map<std::string, uint32_t> ids;        // while building
+  std::unordered_map<std::string, uint32_t> ids;  // while building
   LiteralSet() = default;
   LiteralSet(LiteralSet&& other) noexcept;
   LiteralSet& operator=(LiteralSet&&) = delete;
@@ -206,9 +205,9 @@ class RuleSet {
   std::vector<internal::RouteGroup> groups;
   internal::LogsourceMapping mapping;
   internal::Prefilter prefilter;
-  std::vector<bool> always;                 // rule has no usable literal
+  std::vector<bool> always;  // rule has no usable literal
   std::vector<CorrelationSpec> correlations;
-  std::vector<uint32_t> correlation_rule;   // correlation index -> rule index
+  std::vector<uint32_t> correlation_rule;    // correlation index -> rule index
   std::vector<bool> correlation_referenced;  // rule index -> some correlation uses it
 };
 

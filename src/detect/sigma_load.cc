@@ -152,9 +152,7 @@ std::string Utf16(std::string_view text, bool big_endian) {
   return out;
 }
 
-bool IsWordChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
+bool IsWordChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 // windash: every `-` or `/` that starts a word (not preceded by a word character,
 // followed by one) becomes each of - / – — ―, independently.
@@ -364,15 +362,20 @@ FieldTest ParseFieldTest(const std::string& key, const YAML::Node& value, Contex
       type = Type::kFieldRef;
     } else if (m == "lt" || m == "lte" || m == "gt" || m == "gte") {
       has_compare = true;
-      compare = m == "lt" ? CompareOp::kLt : m == "lte" ? CompareOp::kLte
-                : m == "gt" ? CompareOp::kGt : CompareOp::kGte;
+      compare = m == "lt"    ? CompareOp::kLt
+                : m == "lte" ? CompareOp::kLte
+                : m == "gt"  ? CompareOp::kGt
+                             : CompareOp::kGte;
       if (type != Type::kTime) type = Type::kCompare;
     } else if (m == "minute" || m == "hour" || m == "day" || m == "week" || m == "month" ||
                m == "year") {
       type = Type::kTime;
-      test.time_part = m == "minute" ? TimePart::kMinute : m == "hour" ? TimePart::kHour
-                       : m == "day" ? TimePart::kDay : m == "week" ? TimePart::kWeek
-                       : m == "month" ? TimePart::kMonth : TimePart::kYear;
+      test.time_part = m == "minute"  ? TimePart::kMinute
+                       : m == "hour"  ? TimePart::kHour
+                       : m == "day"   ? TimePart::kDay
+                       : m == "week"  ? TimePart::kWeek
+                       : m == "month" ? TimePart::kMonth
+                                      : TimePart::kYear;
     } else if (m == "expand") {
       expand = true;
     } else if (m == "base64" || m == "base64offset" || m == "wide" || m == "utf16le" ||
@@ -492,8 +495,7 @@ FieldTest ParseFieldTest(const std::string& key, const YAML::Node& value, Contex
           std::vector<SigmaString> next;
           for (SigmaString& s : strings) {
             if (t == "contains" || t == "startswith" || t == "endswith") {
-              if (t != "startswith" &&
-                  (s.empty() || s.front().kind != PatternToken::kStar)) {
+              if (t != "startswith" && (s.empty() || s.front().kind != PatternToken::kStar)) {
                 s.insert(s.begin(), {PatternToken::kStar, {}});
               }
               if (t != "endswith" && (s.empty() || s.back().kind != PatternToken::kStar)) {
@@ -837,9 +839,10 @@ void Loader::ApplyFilters() {
           (!ls.service.empty() && ls.service != rule.info.service)) {
         continue;
       }
-      const bool named = f.any || std::any_of(f.refs.begin(), f.refs.end(), [&](const auto& r) {
-                           return r == rule.info.id || (!rule.info.name.empty() && r == rule.info.name);
-                         });
+      const bool named =
+          f.any || std::any_of(f.refs.begin(), f.refs.end(), [&](const auto& r) {
+            return r == rule.info.id || (!rule.info.name.empty() && r == rule.info.name);
+          });
       if (!named) continue;
       const int offset = static_cast<int>(rule.selections.size());
       for (const Selection& s : f.selections) {
@@ -938,8 +941,8 @@ bool Keep(const RuleInfo& info, const RuleFilter& filter) {
     bool any = false;
     for (const auto& want : filter.tags) {
       for (const auto& tag : info.tags) {
-        if (tag == want || (tag.starts_with(want) && tag.size() > want.size() &&
-                            tag[want.size()] == '.')) {
+        if (tag == want ||
+            (tag.starts_with(want) && tag.size() > want.size() && tag[want.size()] == '.')) {
           any = true;
         }
       }
@@ -953,7 +956,8 @@ void Loader::ApplyRuleFilter() {
   // Rules dropped by the filter stay in place when a kept correlation needs them
   // (they then raise no alert of their own).
   std::vector<bool> keep(set_->rules.size());
-  for (size_t i = 0; i < set_->rules.size(); ++i) keep[i] = Keep(set_->rules[i].info, options_.filter);
+  for (size_t i = 0; i < set_->rules.size(); ++i)
+    keep[i] = Keep(set_->rules[i].info, options_.filter);
   std::vector<bool> needed = keep;
   bool changed = true;
   while (changed) {
@@ -1044,8 +1048,10 @@ Result<LoadResult> Loader::Finish() {
   GroupByLogsource();
   for (const Rule& r : set_->rules) {
     if (!r.active && !r.correlation) ++result.inactive;
-    if (r.correlation) ++result.correlations;
-    else ++result.rules_loaded;
+    if (r.correlation)
+      ++result.correlations;
+    else
+      ++result.rules_loaded;
   }
   if (auto built = BuildPrefilter(*set_, &result.literals, &result.always_evaluated); !built) {
     return std::unexpected(built.error());

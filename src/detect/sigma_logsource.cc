@@ -68,9 +68,10 @@ Result<LogsourceMapping> ParseLogsourceMapping(std::string_view yaml, std::strin
         } else if (key == "service") {
           e.service = Lower(kv.second.as<std::string>());
         } else if (key != "when") {
-          return MappingError(origin, kv.first, "unknown key `" + key +
-                                                    "` (expected product, category, "
-                                                    "service, when)");
+          return MappingError(origin, kv.first,
+                              "unknown key `" + key +
+                                  "` (expected product, category, "
+                                  "service, when)");
         }
       }
       if (e.product.empty() && e.category.empty() && e.service.empty()) {

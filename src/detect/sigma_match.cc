@@ -49,15 +49,13 @@ bool SimpleGlob(std::string_view pattern, std::string_view text) {
 }
 
 struct Route {
-  std::vector<uint64_t> bits;      // rules reachable from this route
-  std::vector<uint32_t> always;    // reachable rules evaluated without a literal hit
+  std::vector<uint64_t> bits;            // rules reachable from this route
+  std::vector<uint32_t> always;          // reachable rules evaluated without a literal hit
   std::vector<uint32_t> keyword_groups;  // reached groups with keyword literals
-  bool any = false;                // some rule is reachable
+  bool any = false;                      // some rule is reachable
 };
 
-bool Has(const std::vector<uint64_t>& bits, uint32_t i) {
-  return (bits[i >> 6] >> (i & 63)) & 1;
-}
+bool Has(const std::vector<uint64_t>& bits, uint32_t i) { return (bits[i >> 6] >> (i & 63)) & 1; }
 
 int OnLiteral(unsigned int id, unsigned long long, unsigned long long, unsigned int,
               void* context) {
@@ -74,7 +72,7 @@ std::string_view Basename(std::string_view source) {
 
 struct Matcher::Impl {
   std::shared_ptr<const RuleSet> set;
-  hs_scratch_t* scratch = nullptr;  // big enough for both literal sets
+  hs_scratch_t* scratch = nullptr;              // big enough for both literal sets
   std::vector<std::string_view> routing_names;  // interned
   std::unordered_map<std::string, std::unique_ptr<Route>> routes;
   std::string key;
@@ -95,7 +93,7 @@ struct Matcher::Impl {
   const Event* event = nullptr;
   MatcherStats stats;
   bool use_prefilter = true;
-  bool scratch_ok = true;  // false: Hyperscan scratch could not be had; no prefilter
+  bool scratch_ok = true;    // false: Hyperscan scratch could not be had; no prefilter
   bool scan_failed = false;  // a scan of this event failed: evaluate every routed rule
 
   explicit Impl(std::shared_ptr<const RuleSet> rules) : set(std::move(rules)) {
@@ -223,7 +221,8 @@ struct Matcher::Impl {
         route.bits[r >> 6] |= uint64_t{1} << (r & 63);
         if (set->always[r]) route.always.push_back(r);
       }
-      if (g.keywords.db) route.keyword_groups.push_back(static_cast<uint32_t>(&g - set->groups.data()));
+      if (g.keywords.db)
+        route.keyword_groups.push_back(static_cast<uint32_t>(&g - set->groups.data()));
     }
     std::sort(route.always.begin(), route.always.end());
   }
@@ -286,8 +285,8 @@ struct Matcher::Impl {
     const std::string& value = event->fields()[index].value;
     switch (v.kind) {
       case ValueTest::kPattern:
-        return PatternMatches(v.pattern, value, v.pattern.cased ? std::string_view(value)
-                                                                : LowerOf(index));
+        return PatternMatches(v.pattern, value,
+                              v.pattern.cased ? std::string_view(value) : LowerOf(index));
       case ValueTest::kRegex: {
         auto r = RegexMatches(*v.regex, value);
         if (!r) {
@@ -315,18 +314,29 @@ struct Matcher::Impl {
           std::tm tm{};
           gmtime_r(&seconds, &tm);
           switch (test.time_part) {
-            case TimePart::kMinute: number = tm.tm_min; break;
-            case TimePart::kHour: number = tm.tm_hour; break;
-            case TimePart::kDay: number = tm.tm_mday; break;
-            case TimePart::kMonth: number = tm.tm_mon + 1; break;
-            case TimePart::kYear: number = tm.tm_year + 1900; break;
+            case TimePart::kMinute:
+              number = tm.tm_min;
+              break;
+            case TimePart::kHour:
+              number = tm.tm_hour;
+              break;
+            case TimePart::kDay:
+              number = tm.tm_mday;
+              break;
+            case TimePart::kMonth:
+              number = tm.tm_mon + 1;
+              break;
+            case TimePart::kYear:
+              number = tm.tm_year + 1900;
+              break;
             case TimePart::kWeek: {
               char buf[8];
               std::strftime(buf, sizeof buf, "%V", &tm);
               number = std::atoi(buf);
               break;
             }
-            case TimePart::kNone: break;
+            case TimePart::kNone:
+              break;
           }
         } else {
           if (value.empty()) return false;
@@ -343,12 +353,18 @@ struct Matcher::Impl {
           }
         }
         switch (v.op) {
-          case CompareOp::kLt: return number < v.number;
-          case CompareOp::kLte: return number <= v.number;
-          case CompareOp::kGt: return number > v.number;
-          case CompareOp::kGte: return number >= v.number;
-          case CompareOp::kEq: return number == v.number;
-          case CompareOp::kNeq: return number != v.number;
+          case CompareOp::kLt:
+            return number < v.number;
+          case CompareOp::kLte:
+            return number <= v.number;
+          case CompareOp::kGt:
+            return number > v.number;
+          case CompareOp::kGte:
+            return number >= v.number;
+          case CompareOp::kEq:
+            return number == v.number;
+          case CompareOp::kNeq:
+            return number != v.number;
         }
         return false;
       }
@@ -361,10 +377,18 @@ struct Matcher::Impl {
               v.ref_cased ? std::string_view(fields[j].value) : LowerOf(j);
           bool ok = false;
           switch (v.ref_shape) {
-            case Pattern::kPrefix: ok = mine.starts_with(other); break;
-            case Pattern::kSuffix: ok = mine.ends_with(other); break;
-            case Pattern::kContains: ok = mine.find(other) != std::string_view::npos; break;
-            default: ok = mine == other; break;
+            case Pattern::kPrefix:
+              ok = mine.starts_with(other);
+              break;
+            case Pattern::kSuffix:
+              ok = mine.ends_with(other);
+              break;
+            case Pattern::kContains:
+              ok = mine.find(other) != std::string_view::npos;
+              break;
+            default:
+              ok = mine == other;
+              break;
           }
           if (ok) return true;
         }
@@ -562,8 +586,8 @@ struct Matcher::Impl {
       const Field& f = fields[i];
       if (f.value.empty()) continue;
       const int a = FieldAtomsIndex(f.key.original.data());
-      const int b = f.key.name.data() == f.key.original.data() ? -1
-                                                               : FieldAtomsIndex(f.key.name.data());
+      const int b =
+          f.key.name.data() == f.key.original.data() ? -1 : FieldAtomsIndex(f.key.name.data());
       if (a >= 0) Check(fields_atoms[a], i, route);
       if (b >= 0) Check(fields_atoms[b], i, route);
     }

@@ -265,8 +265,8 @@ std::optional<bool> RegexMatches(const Regex& re, std::string_view value) {
   };
   thread_local Scratch scratch;
   if (scratch.data == nullptr) return std::nullopt;
-  const int rc = pcre2_match(re.code, reinterpret_cast<PCRE2_SPTR>(value.data()), value.size(),
-                             0, 0, scratch.data, scratch.context);
+  const int rc = pcre2_match(re.code, reinterpret_cast<PCRE2_SPTR>(value.data()), value.size(), 0,
+                             0, scratch.data, scratch.context);
   if (rc >= 0) return true;
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   return std::nullopt;

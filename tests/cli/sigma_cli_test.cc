@@ -3,7 +3,6 @@
 // with alerts on stdout and the level/tag filters, and the whole SigmaHQ rule tree
 // from ../shared/data when it is there.
 #include <gtest/gtest.h>
-#include "common/test_util.h"
 #include <simdjson.h>
 #include <sys/wait.h>
 
@@ -14,6 +13,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "common/test_util.h"
 
 namespace {
 
@@ -36,16 +37,18 @@ std::vector<std::string> Lines(const std::string& text) {
   return out;
 }
 
-bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool Has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
-constexpr const char* kEvilId = "6c1d0f8e-2b7a-4e39-9d5c-1a2b3c4d5e01";   // high, attack.t1059.001
-constexpr const char* kMimiId = "6c1d0f8e-2b7a-4e39-9d5c-1a2b3c4d5e02";   // medium, attack.t1003
+constexpr const char* kEvilId = "6c1d0f8e-2b7a-4e39-9d5c-1a2b3c4d5e01";  // high, attack.t1059.001
+constexpr const char* kMimiId = "6c1d0f8e-2b7a-4e39-9d5c-1a2b3c4d5e02";  // medium, attack.t1003
 constexpr const char* kBrokenId = "6c1d0f8e-2b7a-4e39-9d5c-1a2b3c4d5e03";
 
 std::string ProcRule(const std::string& id, const std::string& title, const std::string& level,
                      const std::string& tag, const std::string& image) {
-  return "title: " + title + "\nid: " + id + "\nstatus: test\nlevel: " + level +
-         "\ntags:\n  - " + tag +
+  return "title: " + title + "\nid: " + id + "\nstatus: test\nlevel: " + level + "\ntags:\n  - " +
+         tag +
          "\nlogsource:\n  product: windows\n  category: process_creation\n"
          "detection:\n  selection:\n    Image|endswith: '\\" +
          image + "'\n  condition: selection\n";
@@ -153,9 +156,9 @@ TEST_F(SigmaCli, CheckListsBrokenRuleWithReasonAndExitsOne) {
 
 TEST_F(SigmaCli, ScanPrintsOneAlertLinePerMatchingEvent) {
   std::string err;
-  CommandResult r = Aegis("scan " + Path("sysmon.json") + " --sigma " + Path("rules") +
-                              " --alerts - --dedup-window 0",
-                          &err);
+  CommandResult r = Aegis(
+      "scan " + Path("sysmon.json") + " --sigma " + Path("rules") + " --alerts - --dedup-window 0",
+      &err);
   ASSERT_EQ(r.code, 0) << err;
   auto lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 3u) << r.out << err;
@@ -207,9 +210,9 @@ TEST_F(SigmaCli, ScanLevelFilterDropsMediumRule) {
 
 TEST_F(SigmaCli, ScanJsonSummaryCountsSigmaMatches) {
   std::string err;
-  CommandResult r = Aegis("scan " + Path("sysmon.json") + " --sigma " + Path("rules") +
-                              " --json --dedup-window 0",
-                          &err);
+  CommandResult r = Aegis(
+      "scan " + Path("sysmon.json") + " --sigma " + Path("rules") + " --json --dedup-window 0",
+      &err);
   ASSERT_EQ(r.code, 0) << err;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -247,9 +250,9 @@ TEST_F(SigmaCli, ScanTagFilterKeepsOnlyTaggedRules) {
 
 TEST_F(SigmaCli, ScanWithBrokenRuleStillScansButExitsOne) {
   std::string err;
-  CommandResult r = Aegis("scan " + Path("sysmon.json") + " --sigma " + Path("mixed") +
-                              " --alerts - --dedup-window 0",
-                          &err);
+  CommandResult r = Aegis(
+      "scan " + Path("sysmon.json") + " --sigma " + Path("mixed") + " --alerts - --dedup-window 0",
+      &err);
   EXPECT_EQ(r.code, 1) << err;
   EXPECT_TRUE(Has(err, "broken.yml")) << err;
   EXPECT_EQ(Lines(r.out).size(), 2u) << r.out;
@@ -273,7 +276,8 @@ TEST(SigmaCliShared, AllSigmaHQFoldersLoad) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   simdjson::padded_string text(r.out);
-  ASSERT_EQ(parser.parse(text).get(doc), simdjson::SUCCESS) << "not JSON: " << r.out.substr(0, 2000);
+  ASSERT_EQ(parser.parse(text).get(doc), simdjson::SUCCESS)
+      << "not JSON: " << r.out.substr(0, 2000);
   uint64_t loaded = 0, not_loaded = 99;
   ASSERT_EQ(doc["rules_loaded"].get(loaded), simdjson::SUCCESS);
   ASSERT_EQ(doc["not_loaded"].get(not_loaded), simdjson::SUCCESS);

@@ -45,9 +45,9 @@ inline CommandResult RunCommand(const std::string& binary, const std::string& ar
                                 std::string* err = nullptr) {
   namespace fs = std::filesystem;
   static int counter = 0;
-  const fs::path err_file = fs::temp_directory_path() /
-                            ("aegis-test-err-" + std::to_string(::getpid()) + "-" +
-                             std::to_string(counter++));
+  const fs::path err_file =
+      fs::temp_directory_path() /
+      ("aegis-test-err-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   const std::string cmd = binary + " " + args + " 2>" + err_file.string();
   CommandResult r;
   FILE* p = ::popen(cmd.c_str(), "r");

@@ -85,9 +85,11 @@ correlation:
 }
 
 TEST(SigmaCorrelationParse, TimespanUnitsAndDefaults) {
-  const std::pair<const char*, int64_t> cases[] = {
-      {"30s", 30 * kSec}, {"5m", 300 * kSec}, {"90m", 5400 * kSec},
-      {"1h", 3600 * kSec}, {"2d", 2 * 86400 * kSec}};
+  const std::pair<const char*, int64_t> cases[] = {{"30s", 30 * kSec},
+                                                   {"5m", 300 * kSec},
+                                                   {"90m", 5400 * kSec},
+                                                   {"1h", 3600 * kSec},
+                                                   {"2d", 2 * 86400 * kSec}};
   for (const auto& [text, ns] : cases) {
     auto spec = MustParse(std::string("correlation: {type: temporal, rules: [a, b], timespan: ") +
                           text + "}");
@@ -169,10 +171,11 @@ TEST(SigmaCorrelationParse, Errors) {
   e = MustFail("correlation: {type: event_count, rules: [], timespan: 1h, condition: {gt: 1}}");
   EXPECT_EQ(e.field, "correlation.rules");
 
-  for (const char* bad : {"5x", "m", "0m", "-5m", "5", "1.5h", "5 m", "99999999999999999999s",
-                          "40000d"}) {
+  for (const char* bad :
+       {"5x", "m", "0m", "-5m", "5", "1.5h", "5 m", "99999999999999999999s", "40000d"}) {
     e = MustFail(std::string("correlation: {type: event_count, rules: [a], condition: {gt: 1}, "
-                             "timespan: '") + bad + "'}");
+                             "timespan: '") +
+                 bad + "'}");
     EXPECT_EQ(e.field, "correlation.timespan") << bad;
     EXPECT_NE(e.reason.find("timespan"), std::string::npos) << e.reason;
   }
@@ -244,8 +247,8 @@ correlation: {type: event_count, rules: [a], group-by: [Host], timespan: 1m,
 }
 
 TEST(SigmaCorrelationEngine, WindowResetsAfterFiring) {
-  Harness h(MustParse(
-      "correlation: {type: event_count, rules: [a], timespan: 1m, condition: {gte: 2}}"));
+  Harness h(
+      MustParse("correlation: {type: event_count, rules: [a], timespan: 1m, condition: {gte: 2}}"));
   EXPECT_TRUE(h.Match(1, 0).empty());
   EXPECT_EQ(h.Match(1, 1).size(), 1u);
   EXPECT_TRUE(h.Match(1, 2).empty());   // a new window: one event so far
@@ -258,8 +261,8 @@ TEST(SigmaCorrelationEngine, RangeCondition) {
 correlation: {type: value_sum, rules: [a], timespan: 1h,
               condition: {field: n, gt: 100, lte: 200}})"));
   EXPECT_TRUE(h.Match(1, 0, {{"n", "150"}}).size() == 1u);  // 150 in (100, 200]
-  EXPECT_TRUE(h.Match(1, 1, {{"n", "250"}}).empty());        // 250 above the range
-  EXPECT_TRUE(h.Match(1, 2, {{"n", "50"}}).empty());         // 300
+  EXPECT_TRUE(h.Match(1, 1, {{"n", "250"}}).empty());       // 250 above the range
+  EXPECT_TRUE(h.Match(1, 2, {{"n", "50"}}).empty());        // 300
 }
 
 TEST(SigmaCorrelationEngine, ValueCount) {
@@ -293,7 +296,7 @@ correlation: {type: temporal, rules: [a, b, c], group-by: [User], timespan: 5m})
   EXPECT_TRUE(h.Match(3, 0, {{"User", "u"}}).empty());
   EXPECT_TRUE(h.Match(1, 10, {{"User", "u"}}).empty());
   EXPECT_TRUE(h.Match(1, 20, {{"User", "u"}}).empty());  // a again: still two rules
-  auto hits = h.Match(2, 30, {{"User", "u"}});              // any order
+  auto hits = h.Match(2, 30, {{"User", "u"}});           // any order
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_DOUBLE_EQ(hits[0].value, 3);
 
@@ -328,8 +331,7 @@ correlation: {type: temporal_ordered, rules: [a, b, c], group-by: [User], timesp
   EXPECT_TRUE(rev.Match(2, 1).empty());
   EXPECT_TRUE(rev.Match(1, 2).empty());
   // An earlier a still leads the order when a repeats after b.
-  Harness rep(
-      MustParse("correlation: {type: temporal_ordered, rules: [a, b, c], timespan: 1h}"));
+  Harness rep(MustParse("correlation: {type: temporal_ordered, rules: [a, b, c], timespan: 1h}"));
   EXPECT_TRUE(rep.Match(1, 0).empty());
   EXPECT_TRUE(rep.Match(2, 5).empty());
   EXPECT_TRUE(rep.Match(1, 6).empty());
@@ -387,7 +389,7 @@ correlation: {type: value_percentile, rules: [r], timespan: 1h,
 correlation: {type: value_percentile, rules: [r], timespan: 1h,
               condition: {field: ms, percentile: 50, eq: 25}})"));
   EXPECT_TRUE(median.Match(1, 0, {{"ms", "40"}}).empty());  // median 40
-  hits = median.Match(1, 1, {{"ms", "10"}});                  // median (10 + 40) / 2
+  hits = median.Match(1, 1, {{"ms", "10"}});                // median (10 + 40) / 2
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_DOUBLE_EQ(hits[0].value, 25);
   // Not firing: one outlier among 20 values leaves the 90th percentile at 5.
@@ -410,11 +412,11 @@ correlation: {type: value_percentile, rules: [r], timespan: 1h,
   Harness p(MustParse(R"(
 correlation: {type: value_percentile, rules: [r], timespan: 1h,
               condition: {field: ms, percentile: 25, lt: 15}})"));
-  EXPECT_TRUE(p.Match(1, 0, {{"ms", "30"}}).empty());   // 30
-  EXPECT_TRUE(p.Match(1, 1, {{"ms", "20"}}).empty());   // 20 + 0.25*10 = 22.5
-  hits = p.Match(1, 2, {{"ms", "10"}});                 // 10,20,30: rank 0.5 -> 15, not < 15
+  EXPECT_TRUE(p.Match(1, 0, {{"ms", "30"}}).empty());  // 30
+  EXPECT_TRUE(p.Match(1, 1, {{"ms", "20"}}).empty());  // 20 + 0.25*10 = 22.5
+  hits = p.Match(1, 2, {{"ms", "10"}});                // 10,20,30: rank 0.5 -> 15, not < 15
   EXPECT_TRUE(hits.empty());
-  hits = p.Match(1, 3, {{"ms", "0"}});                  // 0,10,20,30: rank .75 -> 7.5
+  hits = p.Match(1, 3, {{"ms", "0"}});  // 0,10,20,30: rank .75 -> 7.5
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_DOUBLE_EQ(hits[0].value, 7.5);
 }
@@ -532,15 +534,18 @@ correlation: {type: temporal_ordered, rules: [many, success], group-by: [User], 
 }
 
 TEST(SigmaCorrelationEngine, ReferenceCycleTerminates) {
-  auto a = MustParse("correlation: {type: event_count, rules: [x, b], timespan: 1h, "
-                     "condition: {gte: 1}}");
+  auto a = MustParse(
+      "correlation: {type: event_count, rules: [x, b], timespan: 1h, "
+      "condition: {gte: 1}}");
   a.rule_indices = {1, 11};
-  auto b = MustParse("correlation: {type: event_count, rules: [a], timespan: 1h, "
-                     "condition: {gte: 1}}");
+  auto b = MustParse(
+      "correlation: {type: event_count, rules: [a], timespan: 1h, "
+      "condition: {gte: 1}}");
   b.rule_indices = {10};
   CorrelationEngine engine({a, b}, {10, 11}, 100);
   std::vector<CorrelationHit> out;
-  engine.OnMatch(1, 0, [](std::string_view) { return std::nullopt; }, out);
+  engine.OnMatch(
+      1, 0, [](std::string_view) { return std::nullopt; }, out);
   EXPECT_FALSE(out.empty());
   EXPECT_LE(out.size(), 64u);
 }

@@ -36,7 +36,8 @@ std::shared_ptr<const RuleSet> Load(const std::string& yaml, LoadResult* result 
   auto loaded = LoadRulesFromText(yaml, "inline.yml", {});
   EXPECT_TRUE(loaded.has_value()) << loaded.error().ToString();
   if (!loaded) return nullptr;
-  for (const auto& issue : loaded->issues) ADD_FAILURE() << issue.path << ":" << issue.line << ": " << issue.reason;
+  for (const auto& issue : loaded->issues)
+    ADD_FAILURE() << issue.path << ":" << issue.line << ": " << issue.reason;
   if (result) *result = *loaded;
   return loaded->rules;
 }
@@ -193,7 +194,8 @@ TEST(SigmaDetector, SharedHubCorrelatesAcrossDetectors) {
   auto alone_second = MakeSigmaDetector(&handle);
   alerts.clear();
   alone_first->Inspect(Logon("alice", "10.1.1.1", 0), alerts);
-  alone_second->Inspect(Logon("carol", "10.1.1.1", 20, "C:\\Windows\\System32\\whoami.exe"), alerts);
+  alone_second->Inspect(Logon("carol", "10.1.1.1", 20, "C:\\Windows\\System32\\whoami.exe"),
+                        alerts);
   EXPECT_TRUE(alerts.empty()) << "separate windows never see both events";
 }
 
@@ -235,7 +237,8 @@ correlation:
   options.correlation_max_groups = 10;
   auto detector = MakeSigmaDetector(&handle, options);
   std::vector<Alert> alerts;
-  for (int i = 0; i < 50; ++i) detector->Inspect(Logon("user" + std::to_string(i), "10.0.0.1", i), alerts);
+  for (int i = 0; i < 50; ++i)
+    detector->Inspect(Logon("user" + std::to_string(i), "10.0.0.1", i), alerts);
   const DetectorStats stats = SigmaDetectorStats(*detector);
   EXPECT_EQ(stats.correlation_evicted, 40u);
   EXPECT_LE(stats.correlation_groups, 10u);

@@ -64,11 +64,12 @@ void ExpectSameMatches(const std::shared_ptr<const RuleSet>& rules,
   // The comparison is only meaningful if something matched.
   EXPECT_GT(matched_events, 0u);
   EXPECT_LT(fast.stats().candidates, full.stats().candidates);
-  std::printf("[ INFO ] %zu events, %zu with matches, %zu matches; rules evaluated: %llu "
-              "with the prefilter, %llu without\n",
-              events.size(), matched_events, total,
-              static_cast<unsigned long long>(fast.stats().candidates),
-              static_cast<unsigned long long>(full.stats().candidates));
+  std::printf(
+      "[ INFO ] %zu events, %zu with matches, %zu matches; rules evaluated: %llu "
+      "with the prefilter, %llu without\n",
+      events.size(), matched_events, total,
+      static_cast<unsigned long long>(fast.stats().candidates),
+      static_cast<unsigned long long>(full.stats().candidates));
 }
 
 class SigmaPrefilter : public ::testing::Test {
@@ -95,7 +96,8 @@ std::shared_ptr<const RuleSet>* SigmaPrefilter::rules_ = nullptr;
 
 TEST_F(SigmaPrefilter, SameMatchesOnEveryRegressionSample) {
   std::vector<Event> events;
-  for (const auto& entry : fs::recursive_directory_iterator(kShared / "sigma" / "regression_data")) {
+  for (const auto& entry :
+       fs::recursive_directory_iterator(kShared / "sigma" / "regression_data")) {
     if (entry.path().extension() == ".evtx") ReadEvents(entry.path(), 10'000, events);
   }
   ASSERT_GT(events.size(), 200u);

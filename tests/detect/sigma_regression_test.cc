@@ -66,11 +66,11 @@ std::vector<std::string> RuleFolders() {
 // --- info.yml ----------------------------------------------------------------------
 
 struct SampleSpec {
-  std::string name;       // "Positive Detection Test"
-  std::string type;       // "evtx"
-  std::string provider;   // "Microsoft-Windows-Sysmon"
-  std::string path;       // as written in info.yml
-  fs::path evtx;          // resolved
+  std::string name;      // "Positive Detection Test"
+  std::string type;      // "evtx"
+  std::string provider;  // "Microsoft-Windows-Sysmon"
+  std::string path;      // as written in info.yml
+  fs::path evtx;         // resolved
   std::optional<int64_t> match_count;
 };
 
@@ -81,7 +81,7 @@ struct RegressionCase {
   std::string rule_id;
   std::string title;
   std::vector<SampleSpec> samples;
-  std::string problem;    // info.yml could not be read or is incomplete
+  std::string problem;  // info.yml could not be read or is incomplete
 };
 
 // Prints a case as its folder (gtest shows this for a failing parameter).
@@ -144,8 +144,8 @@ RegressionCase ReadInfo(const fs::path& info) {
 std::string TestName(const fs::path& folder) {
   std::string name = folder.filename().string();
   for (char& ch : name) {
-    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9');
+    const bool ok =
+        (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
     if (!ok) ch = '_';
   }
   if (name.empty()) name = "unnamed";
@@ -356,8 +356,8 @@ void SigmaRegression::Check(Form form) {
   const RegressionCase& c = GetParam();
   ASSERT_TRUE(c.problem.empty()) << c.info << ": " << c.problem;
   if (c.samples.empty()) {
-    GTEST_SKIP() << c.info << " has no regression_tests_info (rule " << c.rule_id << ", "
-                 << c.title << "): nothing to check";
+    GTEST_SKIP() << c.info << " has no regression_tests_info (rule " << c.rule_id << ", " << c.title
+                 << "): nothing to check";
   }
   ASSERT_NE(loaded_, nullptr);
   ASSERT_TRUE(loaded_->error.empty()) << "LoadRules failed: " << loaded_->error;
@@ -394,8 +394,8 @@ void SigmaRegression::Check(Form form) {
     RecordProperty("events", static_cast<int>(run.events));
     if (correction) {
       std::cout << "[   NOTE   ] " << c.folder.filename().string() << ": info.yml says "
-                << correction->stale << " match, the sample holds " << correction->actual
-                << " (" << correction->why << ")\n";
+                << correction->stale << " match, the sample holds " << correction->actual << " ("
+                << correction->why << ")\n";
     }
     if (run.open_error.empty() && run.bad_records == 0 && run.events > 0 && ok) continue;
 
@@ -413,8 +413,8 @@ void SigmaRegression::Check(Form form) {
       os << " (corrected: info.yml says " << correction->stale << "; " << correction->why << ")";
     }
     os << "\n"
-       << "  actual:    " << got << " of " << run.events << " event(s) ("
-       << run.unrouted << " reached no rule at all)\n";
+       << "  actual:    " << got << " of " << run.events << " event(s) (" << run.unrouted
+       << " reached no rule at all)\n";
     if (!run.open_error.empty()) os << "  open error: " << run.open_error << "\n";
     if (run.bad_records > 0) {
       os << "  bad records: " << run.bad_records << "\n";
@@ -438,8 +438,7 @@ void SigmaRegression::Check(Form form) {
         os << "    " << o.id << " \"" << o.title << "\" x" << count << "\n";
       }
     }
-    if (got < (expected ? static_cast<uint64_t>(*expected) : 1) &&
-        !run.first_event.empty()) {
+    if (got < (expected ? static_cast<uint64_t>(*expected) : 1) && !run.first_event.empty()) {
       os << "  first event:\n" << run.first_event;
     }
     ADD_FAILURE() << os.str();
@@ -449,9 +448,10 @@ void SigmaRegression::Check(Form form) {
 TEST_P(SigmaRegression, Evtx) { Check(Form::kEvtx); }
 TEST_P(SigmaRegression, Json) { Check(Form::kJson); }
 
-INSTANTIATE_TEST_SUITE_P(
-    SigmaHQ, SigmaRegression, ::testing::ValuesIn(DiscoverCases()),
-    [](const ::testing::TestParamInfo<RegressionCase>& param) { return param.param.test_name; });
+INSTANTIATE_TEST_SUITE_P(SigmaHQ, SigmaRegression, ::testing::ValuesIn(DiscoverCases()),
+                         [](const ::testing::TestParamInfo<RegressionCase>& param) {
+                           return param.param.test_name;
+                         });
 
 // --- the rules themselves ------------------------------------------------------------
 
@@ -464,8 +464,8 @@ TEST_F(SigmaRegressionRules, AllSigmaHQRulesLoadWithoutIssues) {
   const LoadResult& r = *loaded_->result;
   std::ostringstream issues;
   for (const LoadIssue& issue : r.issues) {
-    issues << "  " << issue.path << ":" << issue.line << ": " << issue.rule << ": "
-           << issue.reason << "\n";
+    issues << "  " << issue.path << ":" << issue.line << ": " << issue.rule << ": " << issue.reason
+           << "\n";
   }
   EXPECT_TRUE(r.issues.empty()) << r.issues.size() << " rule(s) did not load:\n" << issues.str();
   EXPECT_GT(r.rules_loaded, 3000u);
@@ -474,9 +474,9 @@ TEST_F(SigmaRegressionRules, AllSigmaHQRulesLoadWithoutIssues) {
   RecordProperty("files", static_cast<int>(r.files));
   RecordProperty("rules_loaded", static_cast<int>(r.rules_loaded));
   std::cout << "[          ] " << r.files << " files, " << r.rules_loaded << " rules, "
-            << r.correlations << " correlations, " << r.filters << " filters, "
-            << r.filtered_out << " filtered out, " << r.unrouted << " unrouted, "
-            << r.inactive << " inactive, " << r.warnings.size() << " warnings\n";
+            << r.correlations << " correlations, " << r.filters << " filters, " << r.filtered_out
+            << " filtered out, " << r.unrouted << " unrouted, " << r.inactive << " inactive, "
+            << r.warnings.size() << " warnings\n";
 }
 
 TEST_F(SigmaRegressionRules, EveryInfoYmlNamesALoadedRule) {

@@ -217,8 +217,8 @@ TEST(SigmaRuleValues, QuestionMarkMatchesExactlyOneCharacterIncludingMultiByte) 
   condition: selection
 )"));
   EXPECT_TRUE(r.Fires(Proc({{"User", "jorg"}})));
-  EXPECT_TRUE(r.Fires(Proc({{"User", "j\xC3\xB6rg"}})));        // ö: two bytes, one character
-  EXPECT_TRUE(r.Fires(Proc({{"User", "j\xE2\x82\xACrg"}})));    // €: three bytes
+  EXPECT_TRUE(r.Fires(Proc({{"User", "j\xC3\xB6rg"}})));          // ö: two bytes, one character
+  EXPECT_TRUE(r.Fires(Proc({{"User", "j\xE2\x82\xACrg"}})));      // €: three bytes
   EXPECT_TRUE(r.Fires(Proc({{"User", "j\xF0\x9F\x98\x80rg"}})));  // emoji: four bytes
   EXPECT_FALSE(r.Fires(Proc({{"User", "jrg"}})));
   EXPECT_FALSE(r.Fires(Proc({{"User", "joorg"}})));
@@ -293,14 +293,14 @@ TEST(SigmaRuleValues, ParseSigmaStringFollowsTheEscapingTable) {
     EXPECT_TRUE(internal::IsPlain(ParseSigmaString(s), &text)) << s;
     return text;
   };
-  EXPECT_EQ(literal("C:\\Windows"), "C:\\Windows");     // \W stays two characters
-  EXPECT_EQ(literal("C:\\\\Windows"), "C:\\Windows");   // \\ is one backslash
+  EXPECT_EQ(literal("C:\\Windows"), "C:\\Windows");    // \W stays two characters
+  EXPECT_EQ(literal("C:\\\\Windows"), "C:\\Windows");  // \\ is one backslash
   EXPECT_EQ(literal("\\*"), "*");
   EXPECT_EQ(literal("\\?"), "?");
-  EXPECT_EQ(literal("\\\\\\*"), "\\*");                 // \\\* = backslash, literal star
-  EXPECT_EQ(literal("\\\\\\\\"), "\\\\");               // \\\\ = two backslashes
-  EXPECT_EQ(literal("\\\\\\"), "\\\\");                 // \\\ = two backslashes too
-  EXPECT_EQ(literal("foo\\"), "foo\\");                 // trailing backslash kept
+  EXPECT_EQ(literal("\\\\\\*"), "\\*");    // \\\* = backslash, literal star
+  EXPECT_EQ(literal("\\\\\\\\"), "\\\\");  // \\\\ = two backslashes
+  EXPECT_EQ(literal("\\\\\\"), "\\\\");    // \\\ = two backslashes too
+  EXPECT_EQ(literal("foo\\"), "foo\\");    // trailing backslash kept
 
   const auto s = ParseSigmaString("a\\\\*");  // a\\* = "a\" then a wildcard
   ASSERT_EQ(s.size(), 2u);
@@ -336,7 +336,9 @@ TEST(SigmaRuleValues, CompiledPatternShapesMatchDirectly) {
   const Pattern glob = CompilePattern(ParseSigmaString("a?c*e"), false);
   EXPECT_EQ(glob.shape, Pattern::kGlob);
   EXPECT_TRUE(matches(glob, "abcde"));
-  EXPECT_TRUE(matches(glob, "a\xC3\xA9" "ce"));  // é is one character
+  EXPECT_TRUE(matches(glob,
+                      "a\xC3\xA9"
+                      "ce"));  // é is one character
   EXPECT_FALSE(matches(glob, "acde"));
 
   const Pattern anything = CompilePattern(ParseSigmaString("**"), false);
@@ -430,11 +432,12 @@ TEST(SigmaRuleValues, ListOfMapsIsOred) {
 )"));
   EXPECT_TRUE(
       r.Fires(Proc({{"Image", "C:\\rundll32.exe"}, {"CommandLine", "rundll32 javascript:x"}})));
-  EXPECT_TRUE(r.Fires(
-      Proc({{"OriginalFileName", "RUNDLL32.EXE"}, {"CommandLine", "x mshtml,RunHTMLApplication"}})));
+  EXPECT_TRUE(r.Fires(Proc(
+      {{"OriginalFileName", "RUNDLL32.EXE"}, {"CommandLine", "x mshtml,RunHTMLApplication"}})));
   // Each map is still an AND: mixing halves of the two maps does not match.
   EXPECT_FALSE(r.Fires(Proc({{"Image", "C:\\rundll32.exe"}, {"CommandLine", "mshtml"}})));
-  EXPECT_FALSE(r.Fires(Proc({{"OriginalFileName", "RUNDLL32.EXE"}, {"CommandLine", "javascript:"}})));
+  EXPECT_FALSE(
+      r.Fires(Proc({{"OriginalFileName", "RUNDLL32.EXE"}, {"CommandLine", "javascript:"}})));
 }
 
 TEST(SigmaRuleValues, KeywordListSearchesEveryFieldForSubstrings) {
@@ -444,7 +447,8 @@ TEST(SigmaRuleValues, KeywordListSearchesEveryFieldForSubstrings) {
     - 'MIMIKATZ'
   condition: keywords
 )"));
-  EXPECT_TRUE(r.Fires(Proc({{"CommandLine", "m.exe privilege::debug sekurlsa::logonpasswords exit"}})));
+  EXPECT_TRUE(
+      r.Fires(Proc({{"CommandLine", "m.exe privilege::debug sekurlsa::logonpasswords exit"}})));
   EXPECT_TRUE(r.Fires(Proc({{"Description", "mimikatz for Windows"}})));  // any field, any case
   EXPECT_TRUE(r.Fires(Proc({{"SomeOtherField", "c:\\tools\\Mimikatz.exe"}})));
   EXPECT_FALSE(r.Fires(Proc({{"CommandLine", "sekurlsa logonpasswords"}})));
@@ -486,7 +490,8 @@ TEST(SigmaRuleModifiers, Contains) {
     CommandLine|contains: 'DownloadString'
   condition: selection
 )"));
-  EXPECT_TRUE(r.Fires(Proc({{"CommandLine", "iex (New-Object Net.WebClient).downloadstring('x')"}})));
+  EXPECT_TRUE(
+      r.Fires(Proc({{"CommandLine", "iex (New-Object Net.WebClient).downloadstring('x')"}})));
   EXPECT_TRUE(r.Fires(Proc({{"CommandLine", "DownloadString"}})));
   EXPECT_FALSE(r.Fires(Proc({{"CommandLine", "Download String"}})));
 }
@@ -591,8 +596,8 @@ TEST(SigmaRuleModifiers, WindashExpandsToAllFiveDashCharacters) {
     CommandLine|windash|contains: '-encodedcommand'
   condition: selection
 )"));
-  for (const std::string& dash : {std::string("-"), std::string("/"), kEnDash, kEmDash,
-                                  kHorizontalBar}) {
+  for (const std::string& dash :
+       {std::string("-"), std::string("/"), kEnDash, kEmDash, kHorizontalBar}) {
     EXPECT_TRUE(r.Fires(Proc({{"CommandLine", "powershell " + dash + "EncodedCommand SQBFAFgA"}})))
         << "dash bytes: " << dash;
   }
@@ -709,11 +714,11 @@ TEST(SigmaRuleModifiers, RegexRequiredLiteralIsContainedInEveryMatch) {
   EXPECT_EQ(RegexRequiredLiteral("(foo|bar)baz", false), "baz");
   EXPECT_EQ(RegexRequiredLiteral("abcd?", false), "abc");
   // Escapes that stand for other characters must not leak their letters/digits.
-  for (const auto& [regex, match] : std::vector<std::pair<std::string, std::string>>{
-           {"cmd\\x2eexe", "cmd.exe"},
-           {"cmd\\x{2e}exe", "cmd.exe"},
-           {"net\\cIuser", "net\tuser"},
-           {"a\\101bc", "aAbc"}}) {
+  for (const auto& [regex, match] :
+       std::vector<std::pair<std::string, std::string>>{{"cmd\\x2eexe", "cmd.exe"},
+                                                        {"cmd\\x{2e}exe", "cmd.exe"},
+                                                        {"net\\cIuser", "net\tuser"},
+                                                        {"a\\101bc", "aAbc"}}) {
     const std::string literal = RegexRequiredLiteral(regex, false);
     EXPECT_NE(match.find(literal), std::string::npos)
         << "regex " << regex << " requires '" << literal << "', which '" << match
@@ -825,11 +830,10 @@ TEST(SigmaRuleModifiers, NumericComparisons) {
 )"));
   // Separate rules per operator make the boundaries visible.
   auto rule = [](const char* op, int value) {
-    return NetRule(std::string("  sel:\n    DestinationPort|") + op + ": " +
-                   std::to_string(value) + "\n  condition: sel\n");
+    return NetRule(std::string("  sel:\n    DestinationPort|") + op + ": " + std::to_string(value) +
+                   "\n  condition: sel\n");
   };
-  Loaded lt(rule("lt", 1024)), lte(rule("lte", 1024)), gt(rule("gt", 1024)),
-      gte(rule("gte", 1024));
+  Loaded lt(rule("lt", 1024)), lte(rule("lte", 1024)), gt(rule("gt", 1024)), gte(rule("gte", 1024));
   auto port = [](const char* p) { return Net({{"DestinationPort", p}}); };
   EXPECT_TRUE(lt.Fires(port("1023")));
   EXPECT_FALSE(lt.Fires(port("1024")));
@@ -991,8 +995,8 @@ TEST(SigmaRuleModifiers, TimePartModifiersReadATimeValuedField) {
   Event ev = Proc({});
   ev.Add(KeyFor("UtcTime", "UtcTime"), ValueType::kTime, "2024-03-15T13:45:30.250Z");
   const std::vector<std::tuple<const char*, int, int>> cases{
-      {"minute", 45, 44}, {"hour", 13, 14},  {"day", 15, 16},
-      {"week", 11, 12},   {"month", 3, 4},   {"year", 2024, 2023}};
+      {"minute", 45, 44}, {"hour", 13, 14}, {"day", 15, 16},
+      {"week", 11, 12},   {"month", 3, 4},  {"year", 2024, 2023}};
   for (const auto& [part, good, bad] : cases) {
     EXPECT_TRUE(Loaded(rule(part, good)).Fires(ev)) << part << " " << good;
     EXPECT_FALSE(Loaded(rule(part, bad)).Fires(ev)) << part << " " << bad;
@@ -1119,8 +1123,8 @@ TEST(SigmaRuleConditions, OneOfThemOrsEveryIdentifier) {
 
 TEST(SigmaRuleConditions, AllOfThemAndsEveryIdentifier) {
   Loaded r(ProcRule(std::string(kPatternSelections) + "  condition: all of them\n"));
-  EXPECT_TRUE(r.Fires(
-      Proc({{"Image", "C:\\cmd.exe"}, {"CommandLine", "whoami"}, {"User", "alice"}})));
+  EXPECT_TRUE(
+      r.Fires(Proc({{"Image", "C:\\cmd.exe"}, {"CommandLine", "whoami"}, {"User", "alice"}})));
   EXPECT_FALSE(r.Fires(Proc({{"Image", "C:\\cmd.exe"}, {"CommandLine", "whoami"}})));
 }
 
@@ -1193,8 +1197,7 @@ detection:
 
 std::string FilterDoc(std::string_view rules_ref, std::string_view logsource_category) {
   return "---\ntitle: Filter admins\nlogsource:\n  product: windows\n  category: " +
-         std::string(logsource_category) + "\nfilter:\n  rules:\n    - " +
-         std::string(rules_ref) +
+         std::string(logsource_category) + "\nfilter:\n  rules:\n    - " + std::string(rules_ref) +
          "\n  selection:\n    User|startswith: 'adm_'\n  condition: not selection\n";
 }
 
@@ -1264,7 +1267,8 @@ detection:
   condition: all of them
 )";
   Loaded r(rule + FilterDoc("1a2b3c4d-0000-4000-8000-000000000001", "process_creation"));
-  EXPECT_TRUE(r.Fires(Proc({{"Image", "C:\\rar.exe"}, {"CommandLine", "rar a x.rar"}, {"User", "bob"}})));
+  EXPECT_TRUE(
+      r.Fires(Proc({{"Image", "C:\\rar.exe"}, {"CommandLine", "rar a x.rar"}, {"User", "bob"}})));
   EXPECT_FALSE(r.Fires(
       Proc({{"Image", "C:\\rar.exe"}, {"CommandLine", "rar a x.rar"}, {"User", "adm_bob"}})));
 }
@@ -1299,13 +1303,14 @@ detection:
 }
 
 TEST(SigmaRuleLoading, BrokenYamlReportsFileAndLine) {
-  const std::string yaml = "title: Broken\n"                 // line 1
-                           "logsource:\n"                    // 2
-                           "  product: windows\n"            // 3
-                           "detection:\n"                    // 4
-                           "  selection:\n"                  // 5
-                           "    Image: [unclosed, list\n"    // 6
-                           "  condition: selection\n";       // 7
+  const std::string yaml =
+      "title: Broken\n"               // line 1
+      "logsource:\n"                  // 2
+      "  product: windows\n"          // 3
+      "detection:\n"                  // 4
+      "  selection:\n"                // 5
+      "    Image: [unclosed, list\n"  // 6
+      "  condition: selection\n";     // 7
   Loaded r(yaml, {}, true, "rules/broken.yml");
   ASSERT_EQ(r.result.issues.size(), 1u);
   const LoadIssue& issue = r.result.issues[0];
@@ -1382,18 +1387,16 @@ detection:
 
 std::string LeveledRule(const std::string& title, const std::string& level,
                         const std::string& status, const std::string& tag) {
-  return "---\ntitle: " + title + "\nstatus: " + status + "\nlevel: " + level + "\ntags: [" +
-         tag +
+  return "---\ntitle: " + title + "\nstatus: " + status + "\nlevel: " + level + "\ntags: [" + tag +
          "]\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel: "
          "{Image|endswith: '\\x.exe'}\n  condition: sel\n";
 }
 
-const std::string kLeveledRules = LeveledRule("low-stable", "low", "stable", "attack.t1059.001") +
-                                  LeveledRule("high-test", "high", "test", "attack.t1003") +
-                                  LeveledRule("critical-exp", "critical", "experimental",
-                                              "attack.t10590") +
-                                  LeveledRule("high-deprecated", "high", "deprecated",
-                                              "attack.t1059");
+const std::string kLeveledRules =
+    LeveledRule("low-stable", "low", "stable", "attack.t1059.001") +
+    LeveledRule("high-test", "high", "test", "attack.t1003") +
+    LeveledRule("critical-exp", "critical", "experimental", "attack.t10590") +
+    LeveledRule("high-deprecated", "high", "deprecated", "attack.t1059");
 
 TEST(SigmaRuleLoading, DefaultFilterDropsDeprecatedRules) {
   Loaded r(kLeveledRules);
@@ -1436,9 +1439,8 @@ TEST(SigmaRuleLoading, MatchedFieldsNameTheirSelection) {
     User: 'SYSTEM'
   condition: all of selection_* and not filter
 )"));
-  const auto matches =
-      r.Matches(Proc({{"Image", "C:\\Windows\\cmd.exe"}, {"CommandLine", "cmd /c whoami"},
-                      {"User", "alice"}}));
+  const auto matches = r.Matches(Proc(
+      {{"Image", "C:\\Windows\\cmd.exe"}, {"CommandLine", "cmd /c whoami"}, {"User", "alice"}}));
   ASSERT_EQ(matches.size(), 1u);
   const auto& fields = matches[0].fields;
   ASSERT_EQ(fields.size(), 2u);
@@ -1557,8 +1559,8 @@ detection:
 )");
   EXPECT_TRUE(
       r.Fires(MakeEvent(EventFormat::kZeekJson, {{"query", "evil.example.com"}}, "/logs/dns.log")));
-  EXPECT_FALSE(
-      r.Fires(MakeEvent(EventFormat::kZeekJson, {{"query", "evil.example.com"}}, "/logs/http.log")));
+  EXPECT_FALSE(r.Fires(
+      MakeEvent(EventFormat::kZeekJson, {{"query", "evil.example.com"}}, "/logs/http.log")));
 }
 
 }  // namespace

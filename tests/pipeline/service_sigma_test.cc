@@ -7,9 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -19,9 +19,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/test_util.h"
 #include "pipeline/config.h"
 #include "pipeline/service.h"
-#include "common/test_util.h"
 #include "store/store.h"
 
 namespace aegis::pipeline {
@@ -31,7 +31,6 @@ namespace fs = std::filesystem;
 
 using aegis::testing::ReadAll;
 using aegis::testing::WaitFor;
-
 
 void Append(const fs::path& p, const std::string& line) {
   std::ofstream out(p, std::ios::app);
@@ -44,14 +43,16 @@ void Write(const fs::path& p, const std::string& text) {
 }
 
 // One Sysmon process creation event (EventID 1) as a windows-flat JSON line.
-std::string ProcEvent(const std::string& image_name, const std::string& command_line,
-                      int second, const std::string& user = "CORP\\alice") {
+std::string ProcEvent(const std::string& image_name, const std::string& command_line, int second,
+                      const std::string& user = "CORP\\alice") {
   char time[64];
   std::snprintf(time, sizeof time, "2026-11-23 08:%02d:%02d.000", second / 60, second % 60);
   std::string user_json;
   for (char c : user) {
-    if (c == '\\') user_json += "\\\\";
-    else user_json += c;
+    if (c == '\\')
+      user_json += "\\\\";
+    else
+      user_json += c;
   }
   return R"({"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Image":"C:\\x\\)" +
          image_name + R"(","CommandLine":")" + command_line + R"(","User":")" + user_json +
@@ -90,7 +91,9 @@ std::vector<std::string> Lines(const fs::path& p) {
   return out;
 }
 
-bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool Has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 size_t CountRule(const fs::path& alerts, const std::string& rule_id) {
   size_t n = 0;
@@ -292,8 +295,7 @@ TEST_F(ServiceSigma, CorrelationCountsPerUserWithinTimespan) {
   // every event so the test knows when all events were read.
   Write(dir_ / "rules" / "base.yml",
         ProcRule(kEvilId, "Evil process started", "medium", "test", "evil.exe", "", "evil_proc"));
-  Write(dir_ / "rules" / "marker.yml",
-        ProcRule(kMarkerId, "Marker", "low", "test", "evil.exe"));
+  Write(dir_ / "rules" / "marker.yml", ProcRule(kMarkerId, "Marker", "low", "test", "evil.exe"));
   Write(dir_ / "rules" / "correlation.yml", std::string(R"(title: Evil process repeated by one user
 id: )") + kCorrId + R"(
 status: experimental
@@ -350,8 +352,7 @@ TEST_F(ServiceSigma, CorrelationSeesEventsFromEveryInput) {
   // Two inputs, each read by its own thread: evil.exe shows up in one log, tool.exe in
   // the other, for the same user. A temporal correlation must see both.
   Write(dir_ / "rules" / "base.yml",
-        ProcRule(kOneId, "Evil started", "medium", "test", "evil.exe", "", "evil_proc") +
-            "---\n" +
+        ProcRule(kOneId, "Evil started", "medium", "test", "evil.exe", "", "evil_proc") + "---\n" +
             ProcRule(kTwoId, "Tool started", "medium", "test", "tool.exe", "", "tool_proc"));
   Write(dir_ / "rules" / "marker.yml", std::string("title: Marker\nid: ") + kMarkerId + R"(
 logsource: {product: windows, category: process_creation}
