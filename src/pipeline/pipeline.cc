@@ -312,8 +312,9 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
       }
       sized.emplace_back(0, p);
     }
-    std::stable_sort(sized.begin(), sized.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::sort(sized.begin(), sized.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
     for (auto& [size, path] : sized) inputs.push_back(std::move(path));
   } else {
     inputs = options.paths;
