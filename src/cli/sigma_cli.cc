@@ -134,7 +134,8 @@ int RunSigmaCheck(const SigmaFlags& flags, bool json, bool show_warnings) {
     o.Num("correlations", r.correlations).Num("filters", r.filters);
     o.Num("not_loaded", r.issues.size()).Num("filtered_out", r.filtered_out);
     o.Num("unrouted", r.unrouted).Num("inactive", r.inactive);
-    o.Num("literals", r.literals).Num("always_evaluated", r.always_evaluated);
+    o.Num("literals", r.literals).Num("hashed_atoms", r.hashed_atoms);
+    o.Num("always_evaluated", r.always_evaluated);
     o.Float("load_seconds", seconds);
     o.Raw("issues", IssuesJson(r.issues));
     o.Raw("warnings", IssuesJson(r.warnings));
@@ -159,7 +160,8 @@ int RunSigmaCheck(const SigmaFlags& flags, bool json, bool show_warnings) {
       t.Row({"inactive (placeholders without values)",
              Thousands(r.inactive) + (show_warnings ? "" : " (--warnings lists them)")});
     }
-    t.Row({"prefilter literals", Thousands(r.literals)});
+    t.Row({"prefilter literals (scanned)", Thousands(r.literals)});
+    t.Row({"prefilter values and path tails (hashed)", Thousands(r.hashed_atoms)});
     t.Row({"rules without a literal", Thousands(r.always_evaluated)});
     t.Row({"load time", Fixed(seconds, 2) + " s"});
     t.Print(stdout, /*header=*/false);

@@ -2,11 +2,11 @@
 // correlation rules) and matches them against Events.
 //
 // Loading turns YAML files into an immutable, shareable RuleSet. Matching is done
-// by a per-thread Matcher: every string value of an event is scanned once, by one
-// Hyperscan database holding the literals of all rules, and only the rules whose
-// literals appear (plus the few that have no usable literal) are evaluated in full.
-// Logsource routing (docs/SIGMA.md, config/sigma-logsources.yml) decides which
-// rules an event can reach at all.
+// by a per-thread Matcher. Logsource routing (docs/SIGMA.md,
+// config/sigma-logsources.yml) decides which rules an event can reach at all; a
+// prefilter then finds the rules whose required values, path tails or literals the
+// event holds (hash lookups, and one Hyperscan scan per field with that field's
+// literals), and only those (plus the few rules without any) are evaluated in full.
 //
 //   auto loaded = sigma::LoadRules({"rules/"}, {});
 //   if (!loaded) fail(loaded.error());
@@ -92,7 +92,8 @@ struct LoadResult {
   size_t filtered_out = 0;      // rules dropped by RuleFilter
   size_t unrouted = 0;          // loaded, but no logsource mapping reaches them
   size_t inactive = 0;          // loaded, but `expand` placeholders lack values
-  size_t literals = 0;          // distinct literals in the prefilter
+  size_t literals = 0;          // distinct literals in the prefilter (Hyperscan)
+  size_t hashed_atoms = 0;      // distinct exact values and path tails (hash lookups)
   size_t always_evaluated = 0;  // rules without a usable literal
 };
 

@@ -182,8 +182,10 @@ struct Prefilter {
 
 // Builds the prefilter of `rules` (after routing): fills RuleSet::always, the
 // per-field atoms and literal sets, and the groups' keyword sets. Counts the distinct
-// literals and the rules without a usable atom.
-Result<void> BuildPrefilter(RuleSet& rules, size_t* literal_count, size_t* always_count);
+// literals (Hyperscan), the distinct values and path tails (hash lookups), and the
+// rules without a usable atom.
+Result<void> BuildPrefilter(RuleSet& rules, size_t* literal_count, size_t* hashed_count,
+                           size_t* always_count);
 
 // Rules grouped by logsource: an event reaches whole groups.
 struct RouteGroup {

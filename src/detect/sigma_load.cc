@@ -1053,7 +1053,8 @@ Result<LoadResult> Loader::Finish() {
     else
       ++result.rules_loaded;
   }
-  if (auto built = BuildPrefilter(*set_, &result.literals, &result.always_evaluated); !built) {
+  if (auto built = BuildPrefilter(*set_, &result.literals, &result.hashed_atoms,
+                                    &result.always_evaluated); !built) {
     return std::unexpected(built.error());
   }
   result.rules = set_;

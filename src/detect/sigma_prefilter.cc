@@ -166,7 +166,8 @@ Requirement ConditionRequirement(const CondNode& node, const std::vector<Selecti
 
 }  // namespace
 
-Result<void> BuildPrefilter(RuleSet& rules, size_t* literal_count, size_t* always_count) {
+Result<void> BuildPrefilter(RuleSet& rules, size_t* literal_count, size_t* hashed_count,
+                           size_t* always_count) {
   const size_t n = rules.rules.size();
   rules.always.assign(n, false);
   Prefilter& pf = rules.prefilter;
@@ -186,7 +187,7 @@ Result<void> BuildPrefilter(RuleSet& rules, size_t* literal_count, size_t* alway
     }
     add_rule(set.rules_of_literal[it->second], rule);
   };
-  std::set<std::string> distinct;
+  std::set<std::string> distinct, hashed;
   for (uint32_t i = 0; i < n; ++i) {
     const Rule& rule = rules.rules[i];
     if (rule.route_group < 0) continue;
@@ -197,7 +198,7 @@ Result<void> BuildPrefilter(RuleSet& rules, size_t* literal_count, size_t* alway
       continue;
     }
     for (const Atom& atom : req.atoms) {
-      if (atom.kind == AtomKind::kScan) distinct.insert(atom.text);
+      (atom.kind == AtomKind::kScan ? distinct : hashed).insert(atom.text);
       if (atom.kind == AtomKind::kScan && atom.names.empty()) {
         add_literal(rules.groups[rule.route_group].keywords, atom.text, i);
       } else if (atom.kind == AtomKind::kScan) {
@@ -212,6 +213,7 @@ Result<void> BuildPrefilter(RuleSet& rules, size_t* literal_count, size_t* alway
     }
   }
   *literal_count = distinct.size();
+  *hashed_count = hashed.size();
   // Field literal sets scan the lower-cased value (the matcher lower-cases each field
   // once per event anyway), so they are compiled case-sensitive: Hyperscan is faster
   // that way. Keyword sets scan the original values, caseless.

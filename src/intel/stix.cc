@@ -309,24 +309,7 @@ class PatternParser {
 // ---------------------------------------------------------------------------
 // TLP marking definitions.
 
-struct KnownMarking {
-  std::string_view id;
-  Tlp tlp;
-};
-
-// TLP 2.0 (OASIS TLP 2.0 extension) and TLP 1.0 (STIX 2.1 spec, checked against the
-// cti-stix2-json-schemas marking-definition.json).
-constexpr KnownMarking kKnownMarkings[] = {
-    {"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487", Tlp::kClear},
-    {"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb", Tlp::kGreen},
-    {"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421", Tlp::kAmber},
-    {"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003", Tlp::kAmberStrict},
-    {"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", Tlp::kRed},
-    {"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9", Tlp::kClear},
-    {"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", Tlp::kGreen},
-    {"marking-definition--f88d31f6-486f-44da-b317-01333bde0b82", Tlp::kAmber},
-    {"marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed", Tlp::kRed},
-};
+// STIX marking-definition ids for TLP: core/types.h (StixTlpMarkings).
 
 // ---------------------------------------------------------------------------
 // JSON collection. Views point into the parser's string buffer and stay valid
@@ -471,10 +454,7 @@ void LoadIndicator(const StixObject& ind, std::string_view where,
   meta.valid_until_ns = time_of(ind.valid_until);
   std::optional<Tlp> tlp;
   for (std::string_view ref : ind.marking_refs) {
-    std::optional<Tlp> marking;
-    for (const KnownMarking& known : kKnownMarkings) {
-      if (known.id == ref) marking = known.tlp;
-    }
+    std::optional<Tlp> marking = TlpFromStixMarking(ref);
     if (!marking) {
       if (auto it = bundle_markings.find(ref); it != bundle_markings.end()) marking = it->second;
     }
