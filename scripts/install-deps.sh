@@ -12,7 +12,7 @@ PACKAGES=(
   libyaml-cpp-dev libhyperscan-dev libpcre2-dev libboost1.81-dev libssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-19 libclang-rt-19-dev
-  bsdutils ripgrep hyperfine python3 gzip zip unzip procps time
+  bsdutils ripgrep hyperfine python3 gzip zip unzip procps time curl openssl
 )
 
 missing=()
