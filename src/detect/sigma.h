@@ -137,6 +137,9 @@ struct MatcherOptions {
   bool prefilter = true;
 };
 
+// Adds counters (to sum the stats of several matchers or threads).
+MatcherStats& operator+=(MatcherStats& into, const MatcherStats& more);
+
 // Matches events against a RuleSet. Not thread-safe: one per thread.
 class Matcher {
  public:

@@ -18,16 +18,6 @@ using internal::Rule;
 constexpr std::string_view kSigma = "sigma";
 constexpr std::string_view kCorrelation = "sigma-correlation";
 
-void Add(MatcherStats& into, const MatcherStats& s) {
-  into.events += s.events;
-  into.unrouted_events += s.unrouted_events;
-  into.candidates += s.candidates;
-  into.scanned_bytes += s.scanned_bytes;
-  into.matches += s.matches;
-  into.regex_errors += s.regex_errors;
-  into.scan_errors += s.scan_errors;
-}
-
 }  // namespace
 
 class CorrelationHub {
@@ -115,7 +105,7 @@ class SigmaDetector final : public Detector {
   DetectorStats Stats() const {
     DetectorStats s;
     s.matcher = matcher_before_;
-    if (matcher_) Add(s.matcher, matcher_->stats());
+    if (matcher_) s.matcher += matcher_->stats();
     if (correlations_) {
       const auto c = correlations_->stats();
       s.correlation_evicted = evicted_before_ + c.evicted_groups;
@@ -138,7 +128,7 @@ class SigmaDetector final : public Detector {
       return;
     }
     if (correlations_) evicted_before_ += correlations_->stats().evicted_groups;
-    if (matcher_) Add(matcher_before_, matcher_->stats());
+    if (matcher_) matcher_before_ += matcher_->stats();
     matcher_ = std::make_unique<Matcher>(set_);
     correlations_.reset();
     if (!set_->correlations.empty() && !options_.correlations) {

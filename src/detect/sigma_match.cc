@@ -627,6 +627,17 @@ struct Matcher::Impl {
   }
 };
 
+MatcherStats& operator+=(MatcherStats& into, const MatcherStats& more) {
+  into.events += more.events;
+  into.unrouted_events += more.unrouted_events;
+  into.candidates += more.candidates;
+  into.scanned_bytes += more.scanned_bytes;
+  into.matches += more.matches;
+  into.regex_errors += more.regex_errors;
+  into.scan_errors += more.scan_errors;
+  return into;
+}
+
 Matcher::Matcher(std::shared_ptr<const RuleSet> rules, MatcherOptions options)
     : impl_(std::make_unique<Impl>(std::move(rules))) {
   impl_->use_prefilter = options.prefilter && impl_->scratch_ok;

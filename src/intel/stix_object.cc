@@ -386,8 +386,9 @@ Check CheckBoolean(object obj, std::string_view name) {
   return {};
 }
 
-// A non-empty list of strings (§2.12 lists MUST NOT be empty).
-Check CheckStringList(object obj, std::string_view name) {
+// A non-empty list (§2.12 lists MUST NOT be empty) whose items all pass `is_item`.
+template <typename IsItem>
+Check CheckList(object obj, std::string_view name, IsItem is_item, std::string_view items_are) {
   element value;
   if (obj[name].get(value)) return {};
   array items;
@@ -395,23 +396,19 @@ Check CheckStringList(object obj, std::string_view name) {
     return Bad(name, "must be a list, not " + std::string(TypeName(value)));
   if (items.size() == 0) return Bad(name, "must not be an empty list");
   for (element item : items) {
-    if (!item.is_string()) return Bad(name, "must be a list of strings");
+    if (!is_item(item)) return Bad(name, "must be a list of " + std::string(items_are));
   }
   return {};
 }
 
-// A non-empty list of objects.
+Check CheckStringList(object obj, std::string_view name) {
+  return CheckList(
+      obj, name, [](element e) { return e.is_string(); }, "strings");
+}
+
 Check CheckObjectList(object obj, std::string_view name) {
-  element value;
-  if (obj[name].get(value)) return {};
-  array items;
-  if (value.get_array().get(items))
-    return Bad(name, "must be a list, not " + std::string(TypeName(value)));
-  if (items.size() == 0) return Bad(name, "must not be an empty list");
-  for (element item : items) {
-    if (!item.is_object()) return Bad(name, "must be a list of objects");
-  }
-  return {};
+  return CheckList(
+      obj, name, [](element e) { return e.is_object(); }, "objects");
 }
 
 // Checks one reference; `allowed_types` empty means any type.

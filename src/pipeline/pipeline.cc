@@ -367,14 +367,7 @@ Result<ScanSummary> Scan(const ScanOptions& options, const detect::IndexHandle* 
     for (const auto& detector : detectors) {
       const auto s = detect::sigma::SigmaDetectorStats(*detector);
       std::lock_guard lock(summary_mutex);
-      auto& m = summary.sigma.matcher;
-      m.events += s.matcher.events;
-      m.unrouted_events += s.matcher.unrouted_events;
-      m.candidates += s.matcher.candidates;
-      m.scanned_bytes += s.matcher.scanned_bytes;
-      m.matches += s.matcher.matches;
-      m.regex_errors += s.matcher.regex_errors;
-      m.scan_errors += s.matcher.scan_errors;
+      summary.sigma.matcher += s.matcher;
     }
   };
 
