@@ -255,6 +255,7 @@ std::optional<bool> RegexMatches(const Regex& re, std::string_view value) {
     pcre2_match_data* data = pcre2_match_data_create(32, nullptr);
     pcre2_match_context* context = pcre2_match_context_create(nullptr);
     Scratch() {
+      if (context == nullptr) return;
       pcre2_set_match_limit(context, 1'000'000);
       pcre2_set_depth_limit(context, 10'000);
     }
@@ -264,7 +265,7 @@ std::optional<bool> RegexMatches(const Regex& re, std::string_view value) {
     }
   };
   thread_local Scratch scratch;
-  if (scratch.data == nullptr) return std::nullopt;
+  if (scratch.data == nullptr || scratch.context == nullptr) return std::nullopt;
   const int rc = pcre2_match(re.code, reinterpret_cast<PCRE2_SPTR>(value.data()), value.size(), 0,
                              0, scratch.data, scratch.context);
   if (rc >= 0) return true;
