@@ -10,9 +10,11 @@ PACKAGES=(
   libsimdjson-dev libsqlite3-dev sqlite3 libidn2-dev libtomlplusplus-dev libspdlog-dev
   libfmt-dev libcli11-dev libevtx-dev libbfio-dev libzip-dev zlib1g-dev
   libyaml-cpp-dev libhyperscan-dev libpcre2-dev libboost1.81-dev libssl-dev
+  libcurl4-openssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang-19 libclang-rt-19-dev
   bsdutils ripgrep hyperfine python3 gzip zip unzip procps time curl openssl
+  python3-aiosmtpd wrk
 )
 
 missing=()

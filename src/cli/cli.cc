@@ -11,11 +11,13 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "cli/output.h"
+#include "cli/command_group.h"
 #include "cli/sigma_cli.h"
 #include "core/observables.h"
 #include "core/strings.h"
@@ -928,6 +930,11 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--sigma,-s", run_sigma, "More Sigma rule files or folders (besides [sigma] paths)")
       ->expected(1)->allow_extra_args(false);
 
+  // Command groups defined in their own files (cli/command_group.h); one line each.
+  std::vector<std::unique_ptr<CommandGroup>> groups;
+  // [command groups]
+  for (auto& group : groups) group->Register(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -945,6 +952,9 @@ int Main(int argc, char** argv) {
   if (show_cmd->parsed()) return RunAlertsShow(alerts_store, show_id, show_json);
   if (run_cmd->parsed()) return RunService(config_path, duration, run_intel, run_sigma);
   if (sigma_check_cmd->parsed()) return RunSigmaCheck(sigma_check, sigma_json, sigma_warnings);
+  for (auto& group : groups) {
+    if (auto code = group->RunParsed()) return *code;
+  }
   return kExitOk;
 }
 

@@ -11,17 +11,18 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "store/sqlite.h"
 #include "store/store.h"
 
 namespace aegis::store::internal {
 
-// One schema change. `sql` may hold several statements; it runs inside the
-// migration's own transaction together with its schema_migrations record.
-struct Migration {
-  int version;                   // 1, 2, 3, ... strictly increasing, no gaps
-  std::string_view description;  // one line, recorded in schema_migrations
-  std::string_view sql;
-};
+using sqlite::ColumnInt;
+using sqlite::ColumnText;
+using sqlite::ExecSql;
+using sqlite::Migration;
+using sqlite::SqliteError;
+using sqlite::Statement;
+using sqlite::StatementUse;
 
 // The SQLite schema history, oldest first. To change the schema, append one entry.
 std::span<const Migration> SqliteMigrations();
@@ -38,12 +39,6 @@ Result<int> CurrentSchemaVersion(sqlite3* db, std::string_view where);
 // the database is at afterwards. `where` names the database in errors.
 Result<int> ApplyMigrations(sqlite3* db, std::span<const Migration> migrations,
                             std::string_view where);
-
-// Runs one or more SQL statements that return no rows.
-Result<void> ExecSql(sqlite3* db, std::string_view sql, std::string_view where);
-
-// An Error carrying SQLite's message for the last failure on `db`.
-Error SqliteError(sqlite3* db, std::string_view what, std::string_view where);
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" for an
 // in-memory one), applies the settings described in docs/STORE.md and every

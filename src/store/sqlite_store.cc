@@ -25,92 +25,12 @@
 
 namespace aegis::store::internal {
 
-Error SqliteError(sqlite3* db, std::string_view what, std::string_view where) {
-  Error e;
-  e.where = std::string(where);
-  e.reason = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
-  return e;
-}
-
-Result<void> ExecSql(sqlite3* db, std::string_view sql, std::string_view where) {
-  std::string text(sql);  // sqlite3_exec needs a NUL-terminated string
-  char* message = nullptr;
-  if (sqlite3_exec(db, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
-    Error e;
-    e.where = std::string(where);
-    e.reason = message ? message : sqlite3_errmsg(db);
-    sqlite3_free(message);
-    return std::unexpected(std::move(e));
-  }
-  return {};
-}
-
 namespace {
 
 constexpr size_t kTopSources = 20;
 // How long a write waits for another connection's write lock before failing. A
 // bulk indicator load holds the lock for seconds; alert writers queue behind it.
 constexpr int kBusyTimeoutMs = 30'000;
-
-// ---------------------------------------------------------------------------
-// Statements
-
-// Owns a prepared statement.
-class Statement {
- public:
-  Statement() = default;
-  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
-  Statement& operator=(Statement&& other) noexcept {
-    if (this != &other) {
-      sqlite3_finalize(stmt_);
-      stmt_ = std::exchange(other.stmt_, nullptr);
-    }
-    return *this;
-  }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  ~Statement() { sqlite3_finalize(stmt_); }
-
-  sqlite3_stmt* get() const { return stmt_; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// Borrows a prepared statement for one use: resets it and clears its bindings
-// when done, so the next use starts clean and no read stays open.
-class StatementUse {
- public:
-  explicit StatementUse(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  StatementUse(const StatementUse&) = delete;
-  StatementUse& operator=(const StatementUse&) = delete;
-  ~StatementUse() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-
-  // Binds text without copying: the bytes must outlive the statement's use.
-  void Text(int index, std::string_view text) {
-    // A null pointer would bind SQL NULL; an empty string must stay ''.
-    sqlite3_bind_text64(stmt_, index, text.empty() ? "" : text.data(), text.size(),
-                        SQLITE_STATIC, SQLITE_UTF8);
-  }
-  void Int(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-  int Step() { return sqlite3_step(stmt_); }
-  sqlite3_stmt* get() const { return stmt_; }
-
- private:
-  sqlite3_stmt* stmt_;
-};
-
-std::string_view ColumnText(sqlite3_stmt* stmt, int column) {
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-  if (text == nullptr) return {};
-  return {text, static_cast<size_t>(sqlite3_column_bytes(stmt, column))};
-}
-
-int64_t ColumnInt(sqlite3_stmt* stmt, int column) { return sqlite3_column_int64(stmt, column); }
 
 // ---------------------------------------------------------------------------
 // Enumerations as stored
