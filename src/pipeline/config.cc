@@ -140,7 +140,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& name) {
   }
   const toml::table& root = parsed.table();
   Config cfg;
-  if (auto e = CheckKeys(name, root, "", {"store", "intel", "sigma", "alerts", "dead_letter", "input", "log"})) {
+  if (auto e = CheckKeys(name, root, "", {"store", "intel", "sigma", "alerts", "dead_letter", "input", "log", "server",
+                                        "hub", "feeds", "federation", "early_warning"})) {
     return std::unexpected(*e);
   }
 
@@ -189,6 +190,58 @@ Result<Config> ParseConfig(std::string_view text, const std::string& name) {
 #define AEGIS_TRY(expr) \
   if (auto err__ = (expr)) return std::unexpected(*err__)
 
+  auto get_int = [&](const toml::table& t, std::string_view key, const std::string& prefix,
+                     int64_t min, int64_t max, int64_t& out) -> std::optional<Error> {
+    if (const toml::node* n = t.get(key)) {
+      auto v = n->value<int64_t>();
+      if (!v || *v < min || *v > max) {
+        return ConfigError(name, n->source(), prefix + std::string(key),
+                           "must be a whole number from " + std::to_string(min) + " to " +
+                               std::to_string(max));
+      }
+      out = *v;
+    }
+    return std::nullopt;
+  };
+  if (const toml::table* t = root["server"].as_table()) {
+    AEGIS_TRY(CheckKeys(name, *t, "server.",
+                        {"listen", "tls_cert", "tls_key", "threads", "max_body_bytes",
+                         "read_timeout", "idle_timeout", "max_connections", "access_log"}));
+    AEGIS_TRY(get_string(*t, "listen", "server.", cfg.server.listen));
+    AEGIS_TRY(get_string(*t, "tls_cert", "server.", cfg.server.tls_cert));
+    AEGIS_TRY(get_string(*t, "tls_key", "server.", cfg.server.tls_key));
+    AEGIS_TRY(get_int(*t, "threads", "server.", 1, 256, cfg.server.threads));
+    AEGIS_TRY(get_int(*t, "max_body_bytes", "server.", 1024, 1ll << 32, cfg.server.max_body_bytes));
+    AEGIS_TRY(get_int(*t, "max_connections", "server.", 1, 1'000'000, cfg.server.max_connections));
+    AEGIS_TRY(get_duration(*t, "read_timeout", "server.", cfg.server.read_timeout_ns));
+    AEGIS_TRY(get_duration(*t, "idle_timeout", "server.", cfg.server.idle_timeout_ns));
+    AEGIS_TRY(get_bool(*t, "access_log", "server.", cfg.server.access_log));
+    if (cfg.server.tls_cert.empty() != cfg.server.tls_key.empty()) {
+      return std::unexpected(ConfigError(name, t->source(), "server.tls_cert",
+                                         "tls_cert and tls_key go together"));
+    }
+  }
+  if (const toml::table* t = root["hub"].as_table()) {
+    AEGIS_TRY(CheckKeys(name, *t, "hub.",
+                        {"org", "title", "contact", "api_root", "max_page", "sightings_collection",
+                         "indicators_collection", "anonymise_sightings", "detect"}));
+    AEGIS_TRY(get_string(*t, "org", "hub.", cfg.hub.org));
+    AEGIS_TRY(get_string(*t, "title", "hub.", cfg.hub.title));
+    AEGIS_TRY(get_string(*t, "contact", "hub.", cfg.hub.contact));
+    AEGIS_TRY(get_string(*t, "api_root", "hub.", cfg.hub.api_root));
+    AEGIS_TRY(get_int(*t, "max_page", "hub.", 1, 100'000, cfg.hub.max_page));
+    AEGIS_TRY(get_string(*t, "sightings_collection", "hub.", cfg.hub.sightings_collection));
+    AEGIS_TRY(get_string(*t, "indicators_collection", "hub.", cfg.hub.indicators_collection));
+    AEGIS_TRY(get_bool(*t, "anonymise_sightings", "hub.", cfg.hub.anonymise_sightings));
+    AEGIS_TRY(get_bool(*t, "detect", "hub.", cfg.hub.detect));
+    const bool root_ok = !cfg.hub.api_root.empty() &&
+                         cfg.hub.api_root.find_first_not_of(
+                             "abcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos;
+    if (!root_ok) {
+      return std::unexpected(ConfigError(name, t->source(), "hub.api_root",
+                                         "must be lower-case letters, digits, '-' or '_'"));
+    }
+  }
   if (const toml::table* t = root["store"].as_table()) {
     AEGIS_TRY(CheckKeys(name, *t, "store.", {"url"}));
     AEGIS_TRY(get_string(*t, "url", "store.", cfg.store_url));

@@ -34,6 +34,32 @@ struct SigmaConfig {
   int64_t correlation_max_groups = 100'000;     // correlation state ceiling
 };
 
+// [server]: the HTTP listener of `aegis serve` (docs/SERVER.md).
+struct ServerSection {
+  std::string listen = "127.0.0.1:8443";  // "address:port"; "[::]:8443" for IPv6
+  std::string tls_cert;                   // PEM chain; with tls_key: HTTPS only
+  std::string tls_key;
+  int64_t threads = 4;
+  int64_t max_body_bytes = 64ll << 20;    // larger requests: 413
+  int64_t read_timeout_ns = 30'000'000'000;
+  int64_t idle_timeout_ns = 60'000'000'000;
+  int64_t max_connections = 1024;
+  bool access_log = true;
+};
+
+// [hub]: the threat-intelligence hub (docs/HUB.md).
+struct HubSection {
+  std::string org;                    // this instance's own organisation id (required to serve)
+  std::string title = "Aegis threat-intelligence hub";
+  std::string contact;
+  std::string api_root = "hub";       // /taxii2/<api_root>/
+  int64_t max_page = 1000;
+  std::string sightings_collection = "sightings";     // alerts become sightings here; "" = off
+  std::string indicators_collection = "indicators";   // live detection reads indicators from here
+  bool anonymise_sightings = false;
+  bool detect = true;                 // also run [[input]] detection in the serve process
+};
+
 struct Config {
   std::string store_url = "sqlite:aegis-data/aegis.db";
   std::vector<std::string> intel_paths;
@@ -49,6 +75,10 @@ struct Config {
   std::string log_level = "info";
   std::vector<InputConfig> inputs;
   SigmaConfig sigma;
+  ServerSection server;
+  HubSection hub;
+  // [[feeds]], [federation], [early_warning] are read by `aegis serve` itself
+  // (intel/feeds.h, share/federation.h, share/early_warning.h); here only accepted.
 };
 
 // Parses a duration: "500ms", "30s", "10m", "2h", "1d", or a bare number of seconds.
