@@ -25,6 +25,39 @@ TEST(Config, ExampleFileParsesWithEverySetting) {
   EXPECT_EQ(cfg->sigma.placeholders.at("Admins_Workstations").size(), 2u);
 }
 
+TEST(Config, ServerAndHubSections) {
+  auto cfg = ParseConfig(
+      "[server]\nlisten = \"0.0.0.0:9443\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n"
+      "threads = 8\nread_timeout = \"5s\"\naccess_log = false\n"
+      "[hub]\norg = \"rxa-trust\"\napi_root = \"nhs\"\nmax_page = 500\n"
+      "anonymise_sightings = true\n",
+      "hub.toml");
+  ASSERT_TRUE(cfg) << cfg.error().ToString();
+  EXPECT_EQ(cfg->server.listen, "0.0.0.0:9443");
+  EXPECT_EQ(cfg->server.tls_key, "k.pem");
+  EXPECT_EQ(cfg->server.threads, 8);
+  EXPECT_EQ(cfg->server.read_timeout_ns, 5'000'000'000);
+  EXPECT_FALSE(cfg->server.access_log);
+  EXPECT_EQ(cfg->hub.org, "rxa-trust");
+  EXPECT_EQ(cfg->hub.api_root, "nhs");
+  EXPECT_EQ(cfg->hub.max_page, 500);
+  EXPECT_TRUE(cfg->hub.anonymise_sightings);
+  EXPECT_EQ(cfg->hub.sightings_collection, "sightings");  // default kept
+
+  auto half_tls = ParseConfig("[server]\ntls_cert = \"c.pem\"\n", "t.toml");
+  ASSERT_FALSE(half_tls);
+  EXPECT_EQ(half_tls.error().field, "server.tls_cert");
+  auto threads = ParseConfig("[server]\nthreads = 0\n", "t.toml");
+  ASSERT_FALSE(threads);
+  EXPECT_EQ(threads.error().field, "server.threads");
+  auto root = ParseConfig("[hub]\napi_root = \"a/b\"\n", "t.toml");
+  ASSERT_FALSE(root);
+  EXPECT_EQ(root.error().field, "hub.api_root");
+  auto typo = ParseConfig("[hub]\norganisation = \"x\"\n", "t.toml");
+  ASSERT_FALSE(typo);
+  EXPECT_EQ(typo.error().field, "hub.organisation");
+}
+
 TEST(Config, EmptyFileGivesDefaults) {
   auto cfg = ParseConfig("", "empty.toml");
   ASSERT_TRUE(cfg);
