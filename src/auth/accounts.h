@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,23 +34,23 @@
 namespace aegis::auth {
 
 enum class Role : unsigned char { kReadOnly, kAnalyst, kAdmin };
-std::string_view RoleName(Role role);               // "read-only", "analyst", "admin"
-std::optional<Role> ParseRole(std::string_view s);  // also "readonly", "read_only"
+std::string_view RoleName(Role role);                     // "read-only", "analyst", "admin"
+std::optional<Role> ParseRole(std::string_view s);        // also "readonly", "read_only"
 std::optional<OrgType> ParseOrgType(std::string_view s);  // "national-centre", "trust", ...
 
 // Token scopes, a bit set.
 using Scopes = unsigned;
-inline constexpr Scopes kScopeRead = 1;   // read objects, alerts, notifications
-inline constexpr Scopes kScopeWrite = 2;  // add objects, sightings, registrations
-inline constexpr Scopes kScopeAdmin = 4;  // manage organisations, users, tokens
-std::string ScopesToString(Scopes scopes);  // "read,write"
+inline constexpr Scopes kScopeRead = 1;                 // read objects, alerts, notifications
+inline constexpr Scopes kScopeWrite = 2;                // add objects, sightings, registrations
+inline constexpr Scopes kScopeAdmin = 4;                // manage organisations, users, tokens
+std::string ScopesToString(Scopes scopes);              // "read,write"
 std::optional<Scopes> ParseScopes(std::string_view s);  // "read,write"; "all"
 
 // What a request is allowed to do, checked by every endpoint.
 enum class Permission : unsigned char {
-  kRead,    // role >= read-only, scope read
-  kWrite,   // role >= analyst,   scope write
-  kAdmin,   // role == admin,     scope admin (own organisation only unless national)
+  kRead,   // role >= read-only, scope read
+  kWrite,  // role >= analyst,   scope write
+  kAdmin,  // role == admin,     scope admin (own organisation only unless national)
 };
 
 struct Organisation {
@@ -74,13 +75,13 @@ struct User {
 };
 
 struct TokenInfo {
-  std::string id;  // public part, "tok_<16 hex>"
+  std::string id;  // public part, "tok_<16 hex>"; the secret is "aegis_<id>_<random>"
   std::string user_id;
   std::string org_id;
   std::string name;
   Scopes scopes = kScopeRead;
   std::string created_at;
-  std::optional<std::string> expires_at;  // unset: never (not allowed above 1 year? see docs)
+  std::optional<std::string> expires_at;  // unset: never (service accounts, see docs/ACCESS.md)
   std::optional<std::string> revoked_at;
   std::optional<std::string> last_used_at;
 };
@@ -97,11 +98,31 @@ std::string_view AuthMethodName(AuthMethod method);
 // How a session was opened: the authenticator that proved the user.
 enum class SessionMethod : unsigned char { kPassword, kWebAuthn };
 
+std::string_view SessionMethodName(SessionMethod method);  // "password", "webauthn"
+
 struct IssuedSession {
-  std::string id;      // public id for listing and revoking
-  std::string secret;  // cookie value, not stored
+  std::string id;      // public id for listing and revoking: "ses_<16 hex>"
+  std::string secret;  // cookie value, not stored: "aegis_<id>_<random>"
   std::string expires_at;
 };
+
+struct SessionInfo {
+  std::string id;
+  std::string user_id;
+  SessionMethod method = SessionMethod::kPassword;
+  std::string created_at;
+  std::string expires_at;
+  std::optional<std::string> ended_at;
+};
+
+// The cookie that carries a session.
+inline constexpr std::string_view kSessionCookieName = "aegis_session";
+// The value of cookie `name` in a `Cookie` request header ("a=1; aegis_session=x"),
+// with surrounding double quotes removed; nullopt when absent. The first one wins.
+std::optional<std::string_view> FindCookie(std::string_view cookie_header, std::string_view name);
+// A `Set-Cookie` value for a session: HttpOnly, Secure, SameSite=Strict, Path=/.
+// `max_age_seconds` 0 clears the cookie (sign-out).
+std::string SessionSetCookie(std::string_view secret, int64_t max_age_seconds);
 
 // The authenticated caller of one request.
 struct Principal {
@@ -114,35 +135,37 @@ struct Principal {
   std::string credential_id;  // token or session id, for the audit log
 
   bool Can(Permission permission) const;
+  // The scopes a role allows at most: read-only {read}, analyst {read, write}, admin all.
+  static Scopes RoleScopes(Role role);
   Reader AsReader() const { return Reader{.org_id = org_id, .org_type = org_type}; }
 };
 
 // Who performs a write, for the audit log.
 struct Actor {
-  std::string user_id;   // "cli:<unix user>" for local commands
+  std::string user_id;  // "cli:<unix user>" for local commands
   std::string org_id;
-  std::string remote;    // "127.0.0.1:5555", "local"
-  static Actor Cli();
+  std::string remote;  // "127.0.0.1:5555", "local"
+  static Actor Cli();  // user "cli:<unix user>", no organisation, remote "local"
   static Actor Of(const Principal& principal, std::string_view remote);
 };
 
 struct AuditEntry {
-  int64_t seq = 0;         // set by the log
-  std::string at;          // RFC 3339 UTC, set by the log when empty
+  int64_t seq = 0;  // set by the log
+  std::string at;   // RFC 3339 UTC, set by the log when empty
   std::string actor_user;
   std::string actor_org;
   std::string remote;
-  std::string action;      // "org.create", "token.revoke", "taxii.objects.add", ...
-  std::string target;      // the id acted on
+  std::string action;          // "org.create", "token.revoke", "taxii.objects.add", ...
+  std::string target;          // the id acted on
   std::string outcome = "ok";  // "ok", "denied", "failed"
-  std::string detail;      // free text or a JSON object
+  std::string detail;          // free text or a JSON object
 };
 
 struct AuditQuery {
   size_t limit = 100;
-  int64_t before_seq = 0;   // 0: newest first from the end
-  std::string org_id;       // empty: all
-  std::string action_prefix;
+  int64_t before_seq = 0;     // 0: newest first from the end
+  std::string org_id;         // empty: all; else entries whose actor_org is this
+  std::string action_prefix;  // "token." for all token actions
 };
 
 struct NewOrg {
@@ -171,6 +194,27 @@ struct NewToken {
   bool never_expires = false;  // for service accounts; recorded in the audit log
 };
 
+// Limits and knobs. The defaults are the production values.
+struct AccountsOptions {
+  int64_t default_token_ttl_seconds = 90LL * 86400;
+  int64_t max_token_ttl_seconds = 365LL * 86400;
+  bool allow_never_expiring_tokens = true;  // NewToken::never_expires
+  int64_t default_session_ttl_seconds = 12LL * 3600;
+  int64_t max_session_ttl_seconds = 30LL * 86400;
+  int password_iterations = 210'000;  // PBKDF2-HMAC-SHA256; at least 100,000
+  // How long a verified token, session or Basic password is kept in memory. Any
+  // change to accounts (in this or another process) empties the cache at once.
+  int64_t auth_cache_seconds = 60;
+  // last_used_at of a token is written at most this often.
+  int64_t last_used_interval_seconds = 60;
+  // The clock, Unix seconds; unset: the system clock. Tests inject one.
+  std::function<int64_t()> now;
+};
+
+// Limits on what a person may choose.
+inline constexpr size_t kMinPasswordLength = 8;
+inline constexpr size_t kMaxPasswordLength = 1024;
+
 // Why authentication failed: 401 for all of these (the answer does not say which).
 struct AuthFailure {
   std::string reason;  // for the log: "unknown token", "token revoked", "expired", ...
@@ -179,16 +223,21 @@ struct AuthFailure {
 class Accounts {
  public:
   // Opens (creating tables if needed) the accounts tables in the SQLite database at
-  // `db_path` (":memory:" for a private one, tests only).
-  static Result<std::unique_ptr<Accounts>> Open(const std::string& db_path);
+  // `db_path` (":memory:" for a private one, tests only). Creates the parent
+  // directory when missing. All methods are safe to call from several threads.
+  static Result<std::unique_ptr<Accounts>> Open(const std::string& db_path,
+                                                AccountsOptions options = {});
   virtual ~Accounts() = default;
 
   // Organisations
   virtual Result<Organisation> CreateOrg(const NewOrg& org, const Actor& actor) = 0;
   virtual Result<std::optional<Organisation>> GetOrg(std::string_view id) = 0;
   virtual Result<std::vector<Organisation>> ListOrgs() = 0;
+  // Replaces every field but id (and stix_identity, created_at).
   virtual Result<Organisation> UpdateOrg(const NewOrg& org, const Actor& actor) = 0;
-  virtual Result<void> DeleteOrg(std::string_view id, const Actor& actor) = 0;  // no users left
+  // Refused while the organisation has enabled users. Deletion is permanent: the id
+  // (and with it the STIX identity) cannot be given to a new organisation.
+  virtual Result<void> DeleteOrg(std::string_view id, const Actor& actor) = 0;
 
   // Users
   virtual Result<User> CreateUser(const NewUser& user, const Actor& actor) = 0;
@@ -209,6 +258,8 @@ class Accounts {
   virtual Result<IssuedSession> CreateSession(std::string_view user_id, SessionMethod method,
                                               int64_t ttl_seconds, const Actor& actor) = 0;
   virtual Result<void> EndSession(std::string_view session_secret, const Actor& actor) = 0;
+  virtual Result<std::vector<SessionInfo>> ListSessions(std::string_view user_id = {}) = 0;
+  virtual Result<void> RevokeSession(std::string_view session_id, const Actor& actor) = 0;
 
   // Authentication. Fast on the hot path: verified Basic passwords are cached (keyed
   // by an HMAC of the credentials, for a minute) so PBKDF2 runs once, not per request.
@@ -217,7 +268,8 @@ class Accounts {
                                                                   std::string_view password) = 0;
   virtual std::expected<Principal, AuthFailure> AuthenticateSession(std::string_view secret) = 0;
   // From the raw `Authorization` ("Bearer <token>" or "Basic <base64>"; the Basic
-  // password may also be a token) and `Cookie` headers.
+  // password may also be a token, with the token's user or "token" as user name) and
+  // `Cookie` headers. An Authorization header, when present, decides alone.
   virtual std::expected<Principal, AuthFailure> AuthenticateHttp(
       std::optional<std::string_view> authorization, std::optional<std::string_view> cookie) = 0;
 

@@ -30,6 +30,11 @@ class Detector {
 // pausing: each event is matched against one consistent snapshot.
 std::unique_ptr<Detector> MakeIndicatorDetector(const IndexHandle* index,
                                                 bool include_event_json = true);
+// As above, and also against `live` (may be null): a small overlay of indicators that
+// arrived while running (share/live_indicators.h), swapped independently of `index`.
+// An indicator in both is reported once per event.
+std::unique_ptr<Detector> MakeIndicatorDetector(const IndexHandle* index, const IndexHandle* live,
+                                                bool include_event_json = true);
 
 // Folds repeats of the same alert within a time window. The key is (detector, rule,
 // matched field values, source.ip, destination.ip): the same indicator seen again

@@ -1,6 +1,8 @@
 // IndicatorDetector: matches each event's observable fields (IPs, domains, URLs, hashes,
 // emails, chosen by the field's schema kind) against the current IndicatorIndex
-// snapshot and raises one Alert per matched indicator per event.
+// snapshot and raises one Alert per matched indicator per event. An optional live
+// overlay (a second, small IndexHandle of indicators that arrived while running) is
+// consulted after the main index; the same indicator in both is one alert.
 //
 // Hot path: most events match nothing, so that path takes no shared_ptr reference
 // counts (the snapshot is cached and refreshed only when the handle's generation
@@ -117,8 +119,8 @@ std::string AlertTitle(std::string_view field, const IndicatorMatch& m) {
 
 class IndicatorDetector final : public Detector {
  public:
-  IndicatorDetector(const IndexHandle* handle, bool include_event_json)
-      : handle_(handle), include_event_json_(include_event_json) {}
+  IndicatorDetector(const IndexHandle* handle, const IndexHandle* live, bool include_event_json)
+      : handle_(handle), live_(live), include_event_json_(include_event_json) {}
 
   std::string_view name() const override { return kDetectorName; }
 
@@ -130,9 +132,23 @@ class IndicatorDetector final : public Detector {
       snapshot_ = handle_->Snapshot();
       generation_ = generation;
     }
-    const IndicatorIndex& index = *snapshot_;
     now_ns_ = CoarseNowNs();
     event_alerts_.clear();
+    InspectWith(*snapshot_, event, out);
+    if (live_ == nullptr) return;
+    // The live overlay: indicators that arrived while running (small, swapped on its own).
+    const uint64_t live_generation = live_->generation();
+    if (live_generation != live_generation_) {
+      live_snapshot_ = live_->Snapshot();
+      live_generation_ = live_generation;
+    }
+    if (live_snapshot_ && live_snapshot_->stats().indicators > 0) {
+      InspectWith(*live_snapshot_, event, out);
+    }
+  }
+
+ private:
+  void InspectWith(const IndicatorIndex& index, const Event& event, std::vector<Alert>& out) {
     for (const Field& field : event.fields()) {
       const unsigned char kind = field.key.kind;
       if (kind == kKindNone || field.value.empty() || field.value == "-") continue;
@@ -154,10 +170,10 @@ class IndicatorDetector final : public Detector {
     }
   }
 
- private:
   struct EventAlert {
-    const char* indicator;  // identity of the indicator record in the snapshot
-    size_t alert;           // index into `out`
+    IndicatorType type;
+    std::string_view indicator;  // the indicator value (in the snapshot that matched)
+    size_t alert;                // index into `out`
   };
 
   void MatchIp(const IndicatorIndex& index, const IpAddress& ip, const Event& event,
@@ -229,7 +245,11 @@ class IndicatorDetector final : public Detector {
     match.indicator = m.value;
     match.match = how;
     for (const EventAlert& known : event_alerts_) {
-      if (known.indicator != m.value.data()) continue;
+      // By value: the same indicator in the main index and the live overlay is one alert.
+      if (known.indicator.data() != m.value.data() &&
+          (known.type != m.type || known.indicator != m.value)) {
+        continue;
+      }
       std::vector<AlertMatch>& matches = out[known.alert].matches;
       const bool seen = std::any_of(matches.begin(), matches.end(), [&](const AlertMatch& x) {
         return x.field == match.field && x.value == match.value;
@@ -237,7 +257,7 @@ class IndicatorDetector final : public Detector {
       if (!seen) matches.push_back(std::move(match));
       return;
     }
-    event_alerts_.push_back({m.value.data(), out.size()});
+    event_alerts_.push_back({m.type, m.value, out.size()});
     Alert& alert = out.emplace_back();
     alert.id = AlertId(kDetectorName, m.value, event);
     alert.time_ns = NowNs();
@@ -264,9 +284,12 @@ class IndicatorDetector final : public Detector {
   }
 
   const IndexHandle* const handle_;
+  const IndexHandle* const live_;  // may be null
   const bool include_event_json_;
   std::shared_ptr<const IndicatorIndex> snapshot_;
   uint64_t generation_ = 0;
+  std::shared_ptr<const IndicatorIndex> live_snapshot_;
+  uint64_t live_generation_ = 0;
   int64_t now_ns_ = 0;
   // Scratch state reused across events (this detector is used from one thread).
   std::string domain_scratch_;
@@ -278,7 +301,12 @@ class IndicatorDetector final : public Detector {
 }  // namespace
 
 std::unique_ptr<Detector> MakeIndicatorDetector(const IndexHandle* index, bool include_event_json) {
-  return std::make_unique<IndicatorDetector>(index, include_event_json);
+  return std::make_unique<IndicatorDetector>(index, nullptr, include_event_json);
+}
+
+std::unique_ptr<Detector> MakeIndicatorDetector(const IndexHandle* index, const IndexHandle* live,
+                                                bool include_event_json) {
+  return std::make_unique<IndicatorDetector>(index, live, include_event_json);
 }
 
 }  // namespace aegis::detect

@@ -91,9 +91,12 @@ struct ObjectQuery {
   std::optional<int64_t> added_after_us;     // strictly after
   std::vector<std::string> ids;              // match[id], OR
   std::vector<std::string> types;            // match[type], OR
-  std::vector<std::string> spec_versions;    // match[spec_version], OR; empty: latest spec
+  // match[spec_version], OR. Empty: for each object only the rows of its newest
+  // spec_version (TAXII 2.1 default). first/last are taken over all spec versions.
+  std::vector<std::string> spec_versions;
   VersionMatch versions = VersionMatch::kLast;
-  std::vector<std::string> version_list;     // match[version] timestamps when kList
+  std::vector<std::string> version_list;     // match[version] timestamps when kList (matched
+                                             // by instant: ".000Z" and "Z" are the same)
   size_t limit = 1000;
   std::optional<Cursor> after;               // continue after this row (from `next`)
   // Called for each candidate row; false hides it (TLP, access). Unset: all visible.
@@ -145,7 +148,7 @@ struct DeleteQuery {
   std::string id;
   VersionMatch versions = VersionMatch::kAll;  // TAXII DELETE default: all versions
   std::vector<std::string> version_list;
-  std::vector<std::string> spec_versions;
+  std::vector<std::string> spec_versions;  // empty: every spec version
 };
 
 // Called after each committed add, with the rows that were new (not duplicates).
@@ -164,11 +167,14 @@ class StixStore {
   virtual Result<std::optional<Collection>> GetCollection(std::string_view id_or_alias) = 0;
 
   // Objects. Duplicates (same id and version, same content) are accepted idempotently;
-  // the same id and version with other content fails that object only.
+  // the same id and version with other content fails that object only. Objects
+  // without `modified`/`created` (SCOs) are duplicates when equal to their latest
+  // stored version, else a new version keyed by date_added. One transaction per call.
   virtual Result<AddResult> AddObjects(const AddRequest& request,
                                        std::span<const stix::StixObject> objects) = 0;
   virtual Result<ObjectPage> Query(const ObjectQuery& query) = 0;
-  // All versions of one object (ascending version), filtered like Query.
+  // All versions of one object (ascending version), filtered like Query: `ids` must
+  // hold exactly one id; `versions` is ignored. The cursor works as for Query.
   virtual Result<ObjectPage> Versions(const ObjectQuery& query) = 0;
   virtual Result<uint64_t> Delete(const DeleteQuery& query) = 0;
   virtual Result<uint64_t> CountObjects(std::string_view collection_id) = 0;

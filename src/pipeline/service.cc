@@ -101,7 +101,8 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
   // One set of detectors per thread: indicators, and Sigma when configured.
   auto make_detectors = [&] {
     std::vector<std::unique_ptr<detect::Detector>> d;
-    d.push_back(detect::MakeIndicatorDetector(intel.handle(), config.include_event));
+    d.push_back(
+        detect::MakeIndicatorDetector(intel.handle(), options.live_index.get(), config.include_event));
     if (sigma_on) d.push_back(detect::sigma::MakeSigmaDetector(sigma.handle(), sigma_detector_opts));
     return d;
   };
@@ -120,6 +121,9 @@ Result<ServiceStats> RunService(const Config& config, const ServiceOptions& opti
   sinks.push_back(&store_sink);
   CallbackSink console(PrintConsoleAlert);
   if (config.console) sinks.push_back(&console);
+  for (AlertSink* extra : options.extra_sinks) {
+    if (extra != nullptr) sinks.push_back(extra);
+  }
   AlertRouter router(config.dedup_window_ns, sinks);
 
   if (auto ok = CheckDeadLetterPath(config.dead_letter_path); !ok) return std::unexpected(ok.error());

@@ -7,11 +7,16 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "core/error.h"
+#include "detect/indicator_index.h"
 #include "pipeline/config.h"
 
 namespace aegis::pipeline {
+
+class AlertSink;  // pipeline/pipeline.h
 
 struct ServiceStats {
   uint64_t events = 0;
@@ -30,6 +35,11 @@ struct ServiceOptions {
                                              // the service clears it when it reloads
   // Called once listeners are bound, with the actual ports (for port 0 in tests).
   std::function<void(uint16_t udp_port, uint16_t tcp_port)> on_listening;
+  // Optional overlay of indicators that arrive while running (share/live_indicators.h):
+  // the indicator detector consults it besides the main index. Unset: main index only.
+  std::shared_ptr<detect::IndexHandle> live_index;
+  // Optional extra alert sinks (e.g. sightings), after the configured ones. Not owned.
+  std::vector<AlertSink*> extra_sinks;
 };
 
 // Runs until options.stop is set or the duration passes. Errors only for start-up

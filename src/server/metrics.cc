@@ -190,6 +190,11 @@ Result<Histogram*> MetricsRegistry::GetHistogram(std::string_view name, std::str
   return slot.get();
 }
 
+void MetricsRegistry::AddCollector(std::function<std::string()> collect) {
+  std::lock_guard lock(families_mutex_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string MetricsRegistry::Render() const {
   std::string out;
   std::lock_guard lock(families_mutex_);
@@ -219,6 +224,11 @@ std::string MetricsRegistry::Render() const {
         break;
       }
     }
+  }
+  for (const auto& collect : collectors_) {
+    std::string text = collect();
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    out += text;
   }
   return out;
 }

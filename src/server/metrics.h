@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -86,7 +87,13 @@ class MetricsRegistry {
   Result<Histogram*> GetHistogram(std::string_view name, std::string_view help,
                                   std::vector<double> bounds, const Labels& labels = {});
 
-  // The whole registry in text format 0.0.4 (families sorted by name).
+  // Adds text produced at scrape time by another subsystem (complete families in
+  // text format 0.0.4, e.g. feed or federation counters it keeps itself), appended
+  // after the registry's own families. Thread-safe; `collect` must be too and must
+  // not call back into this registry (it runs under the registry lock).
+  void AddCollector(std::function<std::string()> collect);
+
+  // The whole registry in text format 0.0.4 (families sorted by name), then collectors.
   std::string Render() const;
 
  private:
@@ -104,6 +111,7 @@ class MetricsRegistry {
 
   mutable std::mutex families_mutex_;  // guards families_ (not the metric values)
   std::map<std::string, Family, std::less<>> families_;
+  std::vector<std::function<std::string()>> collectors_;  // guarded by families_mutex_
 };
 
 // Text-format helpers (exposed for tests).

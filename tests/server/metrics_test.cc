@@ -94,3 +94,25 @@ TEST(MetricsTest, ConcurrentUpdates) {
 
 }  // namespace
 }  // namespace aegis::server
+
+namespace aegis::server {
+namespace {
+
+TEST(MetricsTest, CollectorsAppendTheirTextAtScrapeTime) {
+  MetricsRegistry registry;
+  ASSERT_TRUE(registry.GetCounter("aegis_a_total", "A.").has_value());
+  int scrapes = 0;
+  registry.AddCollector([&scrapes] {
+    ++scrapes;
+    return "# TYPE aegis_feed_runs_total counter\naegis_feed_runs_total{feed=\"x\"} " +
+           std::to_string(scrapes);  // no trailing newline: Render adds it
+  });
+  const std::string first = registry.Render();
+  EXPECT_NE(first.find("aegis_a_total 0\n"), std::string::npos);
+  EXPECT_NE(first.find("aegis_feed_runs_total{feed=\"x\"} 1\n"), std::string::npos);
+  EXPECT_LT(first.find("aegis_a_total"), first.find("aegis_feed_runs_total"));
+  EXPECT_NE(registry.Render().find("aegis_feed_runs_total{feed=\"x\"} 2\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aegis::server
