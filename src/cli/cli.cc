@@ -933,6 +933,7 @@ int Main(int argc, char** argv) {
   // Command groups defined in their own files (cli/command_group.h); one line each.
   std::vector<std::unique_ptr<CommandGroup>> groups;
   // [command groups]
+  groups.push_back(MakeServeCommand());
   groups.push_back(MakeStixCommands());
   groups.push_back(MakeEarlyWarningCommands());
   groups.push_back(MakeFeedCommands());

@@ -243,7 +243,8 @@ push = [{{remote = "{n_sightings}", local = "sightings"}}]
         print("3. detection at the trust: alert -> sighting -> pushed to the national centre")
         time.sleep(1.5)  # the live index swaps within a second of the pull
         with open(events, "a") as f:
-            f.write(json.dumps({"ts": time.time(), "uid": "CfedE2e1", "id.orig_h": "10.20.30.40",
+            ts = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+            f.write(json.dumps({"_path": "dns", "ts": ts, "uid": "CfedE2e1", "id.orig_h": "10.20.30.40",
                                 "id.orig_p": 50123, "id.resp_h": "10.20.0.53", "id.resp_p": 53,
                                 "proto": "udp", "query": DOMAIN, "qtype_name": "A",
                                 "rcode_name": "NOERROR", "answers": ["198.18.7.7"]}) + "\n")
