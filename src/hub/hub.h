@@ -5,7 +5,8 @@
 //   [server] the HTTP(S) listener: TAXII 2.1 under /taxii2/, REST under /api/v1,
 //            /healthz, /metrics
 //   [hub]    this instance's organisation, default collections, sightings
-//   [[feeds]], [federation], [early_warning]: background work started with the server
+//   [[feeds]], [federation]: background work started with the server; Early Warning
+//            (settings in the database, `aegis ew`) reacts to every stored object
 //   [[input]] (when hub.detect): the `aegis run` pipeline in the same process, with
 //            hub indicators reaching detection live and alerts becoming sightings
 //
@@ -25,7 +26,7 @@ namespace aegis::hub {
 
 struct HubStartOptions {
   // The config file's text, for the sections other modules parse themselves
-  // ([[feeds]], [federation], [early_warning]); empty when there is no file.
+  // ([[feeds]], [federation]); empty when there is no file.
   std::string config_text;
   std::string config_name = "aegis.toml";
 };

@@ -141,7 +141,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& name) {
   const toml::table& root = parsed.table();
   Config cfg;
   if (auto e = CheckKeys(name, root, "", {"store", "intel", "sigma", "alerts", "dead_letter", "input", "log", "server",
-                                        "hub", "feeds", "federation", "early_warning"})) {
+                                        "hub", "feeds", "federation"})) {
     return std::unexpected(*e);
   }
 

@@ -77,8 +77,9 @@ struct Config {
   SigmaConfig sigma;
   ServerSection server;
   HubSection hub;
-  // [[feeds]], [federation], [early_warning] are read by `aegis serve` itself
-  // (intel/feeds.h, share/federation.h, share/early_warning.h); here only accepted.
+  // [[feeds]] and [federation] are read by `aegis serve` itself (intel/feeds.h,
+  // share/federation.h); here only accepted. Early Warning keeps its settings in the
+  // database (`aegis ew settings`).
 };
 
 // Parses a duration: "500ms", "30s", "10m", "2h", "1d", or a bare number of seconds.
