@@ -8,6 +8,8 @@
 #include <sstream>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "cli/command_group.h"
 #include "hub/hub.h"
 #include "pipeline/config.h"
@@ -77,6 +79,10 @@ class ServeCommand final : public CommandGroup {
       duration_ns = *d;
     }
 
+    if (auto level = spdlog::level::from_str(config.log_level);
+        level != spdlog::level::off || config.log_level == "off") {
+      spdlog::set_level(level);
+    }
     std::signal(SIGINT, OnServeStopSignal);
     std::signal(SIGTERM, OnServeStopSignal);
     auto hub = hub::Hub::Start(config, options);

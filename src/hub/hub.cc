@@ -175,14 +175,19 @@ class HubImpl final : public Hub {
       }
     });
 
+    const bool detect = config.hub.detect && !config.inputs.empty();
+    // Live indicators only feed detection: without it they would cost memory and a
+    // rebuild per ingest batch for nothing.
     share::LiveIndicatorsOptions live_options;
     if (!config.hub.indicators_collection.empty()) {
       live_options.collections = {config.hub.indicators_collection};
     }
-    live_ = std::make_unique<share::LiveIndicators>(live_options);
-    auto live = live_->Attach(*stix_);
-    if (!live) return std::unexpected(live.error());
-    spdlog::info("hub: {} stored indicators live in detection", *live);
+    if (detect) {
+      live_ = std::make_unique<share::LiveIndicators>(live_options);
+      auto live = live_->Attach(*stix_);
+      if (!live) return std::unexpected(live.error());
+      spdlog::info("hub: {} stored indicators live in detection", *live);
+    }
 
     if (!config.hub.sightings_collection.empty()) {
       share::AlertSightingsOptions sighting_options;
@@ -220,7 +225,7 @@ class HubImpl final : public Hub {
       }
     }
 
-    if (config.hub.detect && !config.inputs.empty()) {
+    if (detect) {
       pipeline::Config detection = config;
       detection_ = std::thread([this, detection = std::move(detection)] {
         pipeline::ServiceOptions service_options;
