@@ -2,7 +2,7 @@
 # Threat-intelligence hub benchmark (docs/PERFORMANCE.md §6), over real HTTP against a
 # real `aegis serve` process on SQLite:
 #   1. POST ingest: 1,000,000 STIX indicators built from the maltrail trails, sent as
-#      1,000-object TAXII envelopes by curl (2 in flight): objects/s end to end.
+#      1,000-object TAXII envelopes by curl (4 in flight): objects/s end to end.
 #   2. GET: 1,000-object pages from the 1M-object collection at random `added_after`
 #      positions, driven by wrk: p50/p99 latency (1 connection, then 4).
 #   3. Memory: the server's peak and current RSS.
@@ -32,7 +32,7 @@ cat > "$WORK/aegis.toml" <<TOML
 url = "sqlite:$DB"
 [server]
 listen = "127.0.0.1:0"
-threads = 2
+threads = 4
 access_log = false
 [hub]
 org = "ncc"
@@ -50,7 +50,7 @@ MEDIA='application/taxii+json;version=2.1'
 echo "== 6. hub: TAXII ingest and paging over HTTP, $COUNT objects"
 python3 bench/gen_stix.py "$TRAILS" "$WORK/env" --count "$COUNT" --batch 1000
 START=$(date +%s.%N)
-ls "$WORK"/env/*.json | xargs -P 2 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+ls "$WORK"/env/*.json | xargs -P 4 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST \
   -H "Authorization: Bearer $TOKEN" -H "Content-Type: $MEDIA" -H "Accept: $MEDIA" \
   --data-binary @{} "$BASE/objects/" > "$WORK/codes"
 END=$(date +%s.%N)

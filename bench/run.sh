@@ -82,3 +82,10 @@ for j in 1 2; do
     --sigma "$S/rules-threat-hunting" --sigma "$S/rules-placeholder" --sigma "$S/rules-compliance" \
     "$O" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(f"  {r[\"events\"]:,} events, {r[\"alerts\"]:,} alerts, {r[\"events_per_second\"]:,.0f} events/s (rule load {r[\"sigma\"][\"load_seconds\"]:.2f} s)")'
 done
+
+echo
+echo "== 5. STIX store: ingest and 1,000-object pages from 1M objects (store level)"
+"$BUILD/bench/stix_store_bench" --benchmark_counters_tabular=true 2>&1 | grep -vE '^\*\*\*|^-+$' || true
+
+echo
+bash bench/hub_bench.sh "$BUILD"

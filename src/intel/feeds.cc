@@ -1,5 +1,6 @@
 // Feed import: fetch (conditional), parse with the intel loaders, convert to STIX 2.1
 // indicators with deterministic ids, add to the STIX store. See intel/feeds.h.
+#include "auth/secret_crypto.h"
 #include "intel/feeds.h"
 
 #include <openssl/evp.h>
@@ -176,31 +177,11 @@ void AppendPatternString(std::string& out, std::string_view value) {
 }  // namespace
 
 std::string UuidV5(std::string_view namespace_uuid, std::string_view name) {
-  unsigned char ns[16] = {};
-  size_t n = 0;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i + 1 < namespace_uuid.size() && n < 16;) {
-    if (namespace_uuid[i] == '-') {
-      ++i;
-      continue;
-    }
-    int hi = nibble(namespace_uuid[i]), lo = nibble(namespace_uuid[i + 1]);
-    if (hi < 0 || lo < 0) break;
-    ns[n++] = static_cast<unsigned char>(hi * 16 + lo);
-    i += 2;
-  }
-  std::string digest =
-      Digest(EVP_sha1(), std::string_view(reinterpret_cast<const char*>(ns), 16), name);
-  unsigned char b[16];
-  std::memcpy(b, digest.data(), 16);
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x50);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  return FormatUuid(b);
+  // One implementation for the whole code base (auth/secret_crypto.h); a malformed
+  // namespace falls back to the nil UUID, as the callers' fixed namespaces never are.
+  auto id = auth::crypto::UuidV5(namespace_uuid, name);
+  if (id) return *id;
+  return auth::crypto::UuidV5("00000000-0000-0000-0000-000000000000", name).value_or("");
 }
 
 std::string UuidV4() {

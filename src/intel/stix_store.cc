@@ -93,6 +93,11 @@ CREATE TABLE stix_status_details (
   PRIMARY KEY (status_id, position)
 );
 )sql"},
+    // Successes (most of every status) as one compact column instead of a row each:
+    // "id US version US kind RS ..." (US = 0x1f, RS = 0x1e; ids and versions never hold
+    // control characters). Failures, with their free-text messages, stay rows.
+    {2, "TAXII status successes in one column",
+     "ALTER TABLE stix_status ADD COLUMN successes TEXT NOT NULL DEFAULT ''"},
 };
 
 // ---------------------------------------------------------------------------
@@ -866,7 +871,9 @@ Result<AddResult> SqliteStixStore::AddObjects(const AddRequest& request,
 
       const std::string markings = JoinList(object.object_marking_refs);
       const std::string shares = JoinList(share_with);
-      const Tlp tlp = auth::ResolveTlp({.markings = object.object_marking_refs}).tlp;
+      auth::SharedObject shared;
+      shared.markings = object.object_marking_refs;
+      const Tlp tlp = auth::ResolveTlp(shared).tlp;
       {
         sql::StatementUse use(insert_object_.get());
         use.Int(1, coll_seq);
@@ -1205,10 +1212,18 @@ Result<void> SqliteStixStore::PutStatus(const StatusRecord& status) {
       !r) {
     return r;
   }
+  std::string successes;
+  for (const AddOutcome& o : status.successes) {
+    successes.append(o.id).push_back('\x1f');
+    successes.append(o.version).push_back('\x1f');
+    successes.push_back(o.kind == AddOutcome::Kind::kDuplicate ? 'd' : 'a');
+    successes.push_back('\x1e');
+  }
   if (auto r = run("INSERT OR REPLACE INTO stix_status(id, status, request_timestamp, total_count, "
-                   "success_count, failure_count, pending_count, owner_org) VALUES "
-                   "(?1,?2,?3,?4,?5,?6,?7,?8)",
+                   "success_count, failure_count, pending_count, owner_org, successes) VALUES "
+                   "(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                    [&](sql::StatementUse& u) {
+                     u.Text(9, successes);
                      u.Text(1, status.id);
                      u.Text(2, status.status);
                      u.Text(3, status.request_timestamp);
@@ -1240,9 +1255,6 @@ Result<void> SqliteStixStore::PutStatus(const StatusRecord& status) {
     }
     return {};
   };
-  for (const AddOutcome& o : status.successes) {
-    if (auto r = add(o, o.kind == AddOutcome::Kind::kDuplicate ? 2 : 0); !r) return r;
-  }
   for (const AddOutcome& o : status.failures) {
     if (auto r = add(o, 1); !r) return r;
   }
@@ -1257,7 +1269,7 @@ Result<std::optional<StatusRecord>> SqliteStixStore::GetStatus(std::string_view 
   if (!tx) return std::unexpected(tx.error());
   auto head = reader.Get(
       "SELECT id, status, request_timestamp, total_count, success_count, failure_count, "
-      "pending_count, owner_org FROM stix_status WHERE id = ?1",
+      "pending_count, owner_org, successes FROM stix_status WHERE id = ?1",
       path_);
   if (!head) return std::unexpected(head.error());
   StatusRecord record;
@@ -1275,6 +1287,20 @@ Result<std::optional<StatusRecord>> SqliteStixStore::GetStatus(std::string_view 
     record.failure_count = static_cast<uint64_t>(sql::ColumnInt(*head, 5));
     record.pending_count = static_cast<uint64_t>(sql::ColumnInt(*head, 6));
     record.owner_org = sql::ColumnText(*head, 7);
+    std::string_view packed = sql::ColumnText(*head, 8);
+    while (!packed.empty()) {
+      const size_t end = packed.find('\x1e');
+      std::string_view entry = packed.substr(0, end);
+      packed.remove_prefix(end == std::string_view::npos ? packed.size() : end + 1);
+      const size_t a = entry.find('\x1f');
+      const size_t b = a == std::string_view::npos ? a : entry.find('\x1f', a + 1);
+      if (b == std::string_view::npos) return std::unexpected(Failed("reading status successes"));
+      AddOutcome o;
+      o.id = entry.substr(0, a);
+      o.version = entry.substr(a + 1, b - a - 1);
+      o.kind = entry.substr(b + 1) == "d" ? AddOutcome::Kind::kDuplicate : AddOutcome::Kind::kAdded;
+      record.successes.push_back(std::move(o));
+    }
   }
   auto details = reader.Get(
       "SELECT kind, object_id, version, message FROM stix_status_details WHERE status_id = ?1 "

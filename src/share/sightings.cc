@@ -1,4 +1,5 @@
 // Sightings from alerts: conversion and the local publisher. See sightings.h.
+#include "auth/secret_crypto.h"
 #include "share/sightings.h"
 
 #include <openssl/evp.h>
@@ -18,43 +19,6 @@
 
 namespace aegis::share {
 namespace {
-
-std::optional<std::array<unsigned char, 16>> ParseUuid(std::string_view text) {
-  std::array<unsigned char, 16> out{};
-  size_t n = 0;
-  int half = -1;
-  for (char c : text) {
-    if (c == '-') continue;
-    int v;
-    if (c >= '0' && c <= '9') {
-      v = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      v = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      v = c - 'A' + 10;
-    } else {
-      return std::nullopt;
-    }
-    if (half < 0) {
-      half = v;
-    } else {
-      if (n >= 16) return std::nullopt;
-      out[n++] = static_cast<unsigned char>(half << 4 | v);
-      half = -1;
-    }
-  }
-  if (n != 16 || half >= 0) return std::nullopt;
-  return out;
-}
-
-std::string FormatUuid(const unsigned char* b) {
-  char buf[37];
-  std::snprintf(buf, sizeof buf,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return buf;
-}
 
 // A STIX pattern string literal: backslash and quote escaped.
 std::string PatternLiteral(std::string_view value) {
@@ -88,16 +52,11 @@ int64_t EventTime(const Alert& alert) {
 }  // namespace
 
 std::string UuidV5(std::string_view namespace_uuid, std::string_view name) {
-  auto ns = ParseUuid(namespace_uuid);
-  std::array<unsigned char, 16> ns_bytes = ns.value_or(std::array<unsigned char, 16>{});
-  std::string input(reinterpret_cast<const char*>(ns_bytes.data()), ns_bytes.size());
-  input.append(name);
-  unsigned char digest[EVP_MAX_MD_SIZE] = {};
-  unsigned int digest_size = 0;
-  EVP_Digest(input.data(), input.size(), digest, &digest_size, EVP_sha1(), nullptr);
-  digest[6] = static_cast<unsigned char>((digest[6] & 0x0f) | 0x50);  // version 5
-  digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);  // RFC variant
-  return FormatUuid(digest);
+  // One implementation for the whole code base (auth/secret_crypto.h); a malformed
+  // namespace falls back to the nil UUID, as the callers' fixed namespaces never are.
+  auto id = auth::crypto::UuidV5(namespace_uuid, name);
+  if (id) return *id;
+  return auth::crypto::UuidV5("00000000-0000-0000-0000-000000000000", name).value_or("");
 }
 
 std::string AnonymousIdentityId() {
